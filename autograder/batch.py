@@ -1,0 +1,139 @@
+"""Grades a whole class: one fresh grading process per student, ``jobs`` at a time.
+
+A student whose ``results.json`` carries the same fingerprint (submission, suite, config
+and kit all unchanged) is not graded again unless ``force`` is set, so a batch that was
+interrupted resumes where it stopped and ends with the same gradebook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder import reports, submission
+from autograder.config import Config
+from autograder.grading import GradeResult
+from autograder.paths import HELPERS_FILE, PACKAGE_DIR
+
+_GRACE_S = 120.0
+
+
+@dataclass
+class Job:
+    """One student's grading process."""
+
+    name: str
+    path: Path
+    fingerprint: str
+    process: subprocess.Popen | None = None
+    stderr: object = None
+    slot: int = 0
+    started: float = 0.0
+
+
+def _hash_tree(digest: hashlib._Hash, path: Path) -> None:
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if "__pycache__" in file.parts:
+            continue
+        digest.update(str(file.relative_to(path.parent)).encode())
+        digest.update(file.read_bytes() if not file.is_symlink() else b"symlink")
+
+
+def fingerprint(path: Path, suite: Path, config: Config) -> str:
+    """A digest of everything that decides a grade: submission, suite, config, kit code."""
+    digest = hashlib.sha256()
+    for part in (path, suite, config.path, PACKAGE_DIR, HELPERS_FILE):
+        _hash_tree(digest, part)
+    return digest.hexdigest()
+
+
+def _command(job: Job, suite: Path, out: Path, config: Config, seed: int, mode: str) -> list:
+    return [sys.executable, "-m", "autograder.grading", "--name", job.name,
+            "--path", str(job.path), "--suite", str(suite), "--out", str(out / job.name),
+            "--config", str(config.path), "--isolation", mode, "--seed", str(seed),
+            "--slot", str(job.slot), "--fingerprint", job.fingerprint]
+
+
+def _failed_grading(job: Job, config: Config, mode: str, reason: str, out: Path) -> None:
+    result = GradeResult(student=job.name, kind=job.path.suffix.lstrip(".") or "folder",
+                         isolation=mode, max_score=config.max_score,
+                         error=f"The grader failed on this submission ({reason}). This is a "
+                               "problem of the grader, not a grade: ask your instructor.")
+    reports.write_student(result, out / job.name, fingerprint="")
+
+
+def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: int,
+                jobs: int, force: bool, mode: str, log) -> list[str]:
+    """Grade every submission in ``folder`` into ``out``; return the students' names."""
+    found = submission.discover(folder)
+    todo: list[Job] = []
+    for name, path in found:
+        print_ = fingerprint(path, suite, config)
+        done = reports.read_results(out / name)
+        if not force and done and done["extra_data"].get("fingerprint") == print_:
+            log(f"{name}: already graded ({done['score']:g}), skipped; --force regrades")
+            continue
+        todo.append(Job(name, path, print_))
+    running: list[Job] = []
+    free_slots = list(range(jobs))
+    finished = 0
+    timings = []
+    while todo or running:
+        while todo and free_slots:
+            job = todo.pop(0)
+            job.slot, job.started = free_slots.pop(0), time.monotonic()
+            job.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _settle
+            job.process = subprocess.Popen(_command(job, suite, out, config, seed, mode),
+                                           stdout=subprocess.DEVNULL, stderr=job.stderr)
+            running.append(job)
+        time.sleep(0.05)
+        for job in [j for j in running if _finished(j, config)]:
+            running.remove(job)
+            free_slots.append(job.slot)
+            seconds = time.monotonic() - job.started
+            finished += 1
+            _settle(job, config, mode, out)
+            results = reports.read_results(out / job.name) or {"score": 0}
+            timings.append((job.name, seconds))
+            log(f"[{finished}/{finished + len(running) + len(todo)}] {job.name}: "
+                f"{results['score']:g}/{config.max_score:g} ({seconds:.1f} s)")
+    _write_timings(out, timings)
+    return [name for name, _ in found]
+
+
+def _finished(job: Job, config: Config) -> bool:
+    if job.process.poll() is not None:
+        return True
+    if time.monotonic() - job.started > float(config.SUBMISSION_TIMEOUT_S) + _GRACE_S:
+        job.process.kill()
+        job.process.wait()
+        return True
+    return False
+
+
+def _settle(job: Job, config: Config, mode: str, out: Path) -> None:
+    """Make sure a finished job left a results file; write a clear one if it did not."""
+    job.stderr.seek(0)
+    stderr = job.stderr.read()
+    job.stderr.close()
+    done = reports.read_results(out / job.name)
+    if job.process.returncode == 0 and done is not None:
+        return
+    reason = f"grading process exit {job.process.returncode}"
+    tail = stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+    if tail[0]:
+        reason += f": {tail[0][:300]}"
+    _failed_grading(job, config, mode, reason, out)
+
+
+def _write_timings(out: Path, timings: list[tuple[str, float]]) -> None:
+    if timings:
+        lines = ["student,seconds"] + [f"{n},{s:.2f}" for n, s in sorted(timings)]
+        reports.write_atomically(out / "timings.csv", "\n".join(lines) + "\n")
+

@@ -1,0 +1,454 @@
+"""Likely-cause analysis: turn a mismatch with the contract into a sentence a student understands.
+
+When a submission's result differs from the expected one, the suites call the functions
+here with the same inputs and the generator state the call started from. Each function
+re-computes, in the trusted grader process, the results of the mistakes students often
+make (keep and drop probability swapped, the factor 2 missing from the L2 gradient, the
+dropout mask not reused in the backward pass...) and reports the one the submission's
+output matches. The sentences describe the mistake and the rule of the contract; they
+never show hidden inputs or expected outputs.
+
+The re-computations are small (the suites only diagnose small inputs) and follow
+``/work/shared/CONTRACT.md``; the training loop here is independent of the reference
+module, which the suites use for the expected values themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from autograder.checks import close
+from autograder.errors import Failure
+
+# Probability that a correct submission fails a statistical check by bad luck.
+FALSE_FAILURE_PROBABILITY = 1e-9
+# Tolerances of the "does this output match that variant" tests.
+_RTOL = 1e-6
+_ATOL = 1e-9
+
+
+# --- Helpers used by the suites ------------------------------------------------------
+
+
+def close_or_explain(
+    actual: np.ndarray | float,
+    expected: np.ndarray | float,
+    what: str,
+    explain: Callable[[], str],
+    *,
+    rtol: float = 1e-7,
+    atol: float = 1e-9,
+) -> None:
+    """Like :func:`autograder.checks.close`, but on a mismatch add ``explain()`` as the
+    likely cause (computed only then, since the analysis re-runs the common mistakes)."""
+    try:
+        close(actual, expected, what, rtol=rtol, atol=atol)
+    except Failure:
+        close(actual, expected, what, rtol=rtol, atol=atol, hint=explain())
+
+
+def keep_rate_band(n: int, p: float) -> tuple[int, int]:
+    """Return the smallest and largest count of kept units a correct dropout may produce.
+
+    The number of kept units among ``n`` independent units, each kept with probability
+    ``p``, follows the binomial distribution Bin(n, p). The band cuts half of
+    ``FALSE_FAILURE_PROBABILITY`` from each tail, so a correct dropout whose generator is
+    not the contract's falls outside it with probability below 1e-9, while a dropout
+    that keeps units with a clearly different probability (1 - p, say) lands far outside
+    it once ``n`` is in the thousands.
+    """
+    tail = FALSE_FAILURE_PROBABILITY / 2
+    low = int(stats.binom.ppf(tail, n, p))
+    high = int(stats.binom.isf(tail, n, p))
+    return low, high
+
+
+def _matches(actual: Any, expected: Any) -> bool:
+    try:
+        a = np.asarray(actual, dtype=np.float64)
+        e = np.asarray(expected, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return a.shape == e.shape and bool(np.allclose(a, e, rtol=_RTOL, atol=_ATOL))
+
+
+def _generator(state: dict) -> np.random.Generator:
+    bit_generator = getattr(np.random, state["bit_generator"])()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
+
+
+# --- dropout -------------------------------------------------------------------------
+
+_SCALE = "Inverted dropout divides the kept units by p, so that the expected activation is "\
+         "the same in training and at test time."
+_KEEP = "p is the probability of KEEPING a unit: a unit is kept where rng.random(A.shape) < p."
+
+
+def _dropout_variants(shape: tuple[int, ...], p: float, state: dict) -> list[tuple[np.ndarray,
+                                                                                      str]]:
+    """Masks of the common dropout mistakes, drawn from the generator state of the call."""
+    u = _generator(state).random(shape)
+    keep, drop = u < p, u >= p
+    variants = [
+        (drop / p, f"your mask keeps a unit where the random number is at least p. {_KEEP}"),
+        (drop / (1 - p) if p < 1 else drop * 0.0,
+         f"your code treats p as the probability of DROPPING a unit (it keeps where the "
+         f"random number is at least p and scales by 1/(1-p)). {_KEEP}"),
+        (keep / (1 - p) if p < 1 else keep * np.inf,
+         f"your code scales the kept units by 1/(1-p) instead of 1/p. {_SCALE}"),
+        (keep * 1.0, f"your mask holds 0 and 1: the kept units are not scaled by 1/p. {_SCALE}"),
+        (drop * 1.0, f"your mask holds 0 and 1 and keeps a unit where the random number is at "
+                     f"least p. {_KEEP} {_SCALE}"),
+        (keep * p, f"your code multiplies the kept units by p instead of dividing by p. {_SCALE}"),
+        ((u > 1 - p) / p, f"your mask keeps a unit where the random number exceeds 1 - p. That "
+                          f"keeps the right share of units, but the contract fixes the rule so "
+                          f"that results can be checked: {_KEEP}"),
+    ]
+    binomial = _generator(state).binomial(1, p, size=shape)
+    variants.append((binomial / p, "your mask is drawn with rng.binomial. It has the right "
+                     "distribution, but the contract fixes the draw so that results can be "
+                     f"checked: {_KEEP} (one call of rng.random per dropout call)."))
+    return variants
+
+
+def dropout_cause(
+    A: np.ndarray,
+    p: float,
+    state: dict,
+    mask: np.ndarray,
+    state_after: dict | None = None,
+) -> str:
+    """Explain why the student's dropout ``mask`` differs from the contract's.
+
+    Args:
+        A: the activations passed in (only their shape is used).
+        p: the keep probability passed in.
+        state: the generator's ``bit_generator.state`` before the call.
+        mask: the mask the submission returned (already checked to be a numeric array).
+        state_after: the generator's state after the call, if known.
+    """
+    mask = np.asarray(mask, dtype=np.float64)
+    if mask.shape != A.shape:
+        return f"the mask should have the shape of A, {A.shape}."
+    for variant, sentence in _dropout_variants(A.shape, p, state):
+        if _matches(mask, variant):
+            return sentence
+    if state_after is not None and state_after == state:
+        return ("your dropout did not draw any random number from the generator passed as "
+                "rng (is it using np.random.* or a new np.random.default_rng() instead?). "
+                f"{_KEEP}")
+    return _dropout_statistics_cause(mask, p)
+
+
+def _dropout_statistics_cause(mask: np.ndarray, p: float) -> str:
+    """Explain a mask drawn from another random source by its values and keep rate."""
+    nonzero = mask[mask != 0]
+    if nonzero.size == 0:
+        return f"your mask drops every unit. {_KEEP}"
+    value = float(np.median(nonzero))
+    values_ok = bool(np.allclose(nonzero, 1 / p, rtol=1e-6))
+    low, high = keep_rate_band(mask.size, p)
+    rate_ok = low <= nonzero.size <= high
+    if values_ok and rate_ok:
+        return ("your mask has the right values and keeps about the right share of units, but "
+                "it is not the mask the contract's draw gives. Draw it with exactly one call "
+                "rng.random(A.shape) < p on the generator passed in (not np.random.*, not a new "
+                "default_rng(), not rng.binomial or rng.choice), so that results can be checked.")
+    if not values_ok:
+        if np.isclose(value, 1.0):
+            return f"your mask holds 0 and 1: the kept units are not scaled by 1/p. {_SCALE}"
+        if np.isclose(value, p):
+            return f"your code multiplies the kept units by p instead of dividing by p. {_SCALE}"
+        if p < 1 and np.isclose(value, 1 / (1 - p)):
+            return f"your code scales the kept units by 1/(1-p) instead of 1/p. {_SCALE}"
+        return f"the non-zero entries of the mask should all equal 1/p = {1 / p:.6g}."
+    share = nonzero.size / mask.size
+    return (f"your mask keeps {share:.1%} of the units, but with keep probability p = {p:g} it "
+            f"should keep about {p:.0%} of them. {_KEEP}")
+
+
+# --- l2_regularization -----------------------------------------------------------------
+
+
+def _penalty_variants(weights: list[np.ndarray], lam: float) -> list[tuple[float, str]]:
+    W = [np.asarray(w, dtype=np.float64) for w in weights]
+    if not W:
+        return []
+    squares = sum(float(np.sum(w * w)) for w in W)
+    sizes = sum(w.size for w in W)
+    return [
+        (squares, "the penalty is missing the factor lambda_: it is lambda_ times the sum of "
+                  "the squared weights."),
+        (lam / 2 * squares, "the penalty is halved: in this assignment it is lambda_ times the "
+                            "sum of the squared weights, without 1/2."),
+        (2 * lam * squares, "the penalty has a factor 2 too many: the 2 belongs to the "
+                            "gradient (2 * lambda_ * W), not to the penalty."),
+        (lam * sum(float(np.sum(np.abs(w))) for w in W),
+         "the penalty sums the absolute values of the weights (that is L1); L2 sums their "
+         "squares."),
+        (lam * sum(float(np.sqrt(np.sum(w * w))) for w in W),
+         "the penalty adds up the norms of the matrices; it should add up the SQUARED entries "
+         "(no square root)."),
+        (lam * float(np.sqrt(squares)), "the penalty takes a square root; it should be lambda_ "
+                                        "times the plain sum of the squared weights."),
+        (lam * sum(float(np.mean(w * w)) for w in W),
+         "the penalty averages the squared weights of each matrix; it should SUM them."),
+        (lam * squares / sizes, "the penalty averages the squared weights; it should SUM them."),
+        (lam * float(np.sum(W[-1] ** 2)), "the penalty only counts the last matrix: add the "
+                                          "squared weights of every matrix in the list."),
+        (lam * float(np.sum(W[0] ** 2)), "the penalty only counts the first matrix (is there a "
+                                         "return inside the loop?): add every matrix."),
+        (lam * sum(float(np.sum(w)) ** 2 for w in W),
+         "the penalty squares the sum of the weights; it should sum the squares of the weights."),
+    ]
+
+
+def l2_penalty_cause(weights: list[np.ndarray], lambda_: float, penalty: float) -> str:
+    """Explain why the student's L2 ``penalty`` differs from the contract's."""
+    for value, sentence in _penalty_variants(weights, lambda_):
+        if _matches(penalty, value):
+            return sentence
+    return ("the penalty should be lambda_ times the sum, over all matrices, of the squares of "
+            "all their entries.")
+
+
+def l2_gradient_cause(W: np.ndarray, lambda_: float, grad: np.ndarray) -> str:
+    """Explain why the student's gradient ``grad`` of one weight matrix ``W`` is wrong."""
+    W = np.asarray(W, dtype=np.float64)
+    variants = [
+        (lambda_ * W, "the gradient is missing the factor 2: the derivative of lambda_ * W**2 "
+                      "is 2 * lambda_ * W."),
+        (2 * W, "the gradient is missing the factor lambda_: it is 2 * lambda_ * W."),
+        (W, "the gradient should be 2 * lambda_ * W; yours equals W."),
+        (lambda_ / 2 * W, "the gradient should be 2 * lambda_ * W; yours is lambda_ * W / 2."),
+        (lambda_ * np.sign(W), "the gradient uses the sign of W (the L1 gradient); the L2 "
+                               "gradient is 2 * lambda_ * W."),
+        (2 * lambda_ * np.sign(W), "the gradient uses the sign of W (the L1 gradient); the L2 "
+                                   "gradient is 2 * lambda_ * W."),
+        (2 * lambda_ * W * W, "the gradient squares W; the derivative of lambda_ * W**2 is "
+                              "2 * lambda_ * W."),
+    ]
+    for value, sentence in variants:
+        if _matches(grad, value):
+            return sentence
+    return "grads[k] should be 2 * lambda_ * weights[k], for each matrix in order."
+
+
+# --- train_mlp --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Training:
+    """How one variant of the training loop differs from the contract."""
+
+    l2_grads: str = "weights"     # "weights", "none" (not added) or "all" (biases too)
+    penalty_in_loss: bool = True  # penalty included in the recorded loss
+    dropout: bool = True          # dropout applied at all when keep_prob < 1
+    backward_mask: str = "same"   # "same", "none" (not applied) or "fresh" (new draws)
+    per_m: bool = True            # dZ3 divided by the batch size
+    weighted_loss: bool = False   # epoch loss weighted by batch size
+    shuffle: str = "per_epoch"    # "per_epoch", "once", "unused" (drawn, not used), "none"
+    drop_last: bool = False       # last, smaller batch skipped
+    shuffle_Y: bool = True        # Y taken with the same rows as X
+
+
+_TRAINING_CAUSES: list[tuple[_Training, str]] = [
+    (_Training(l2_grads="none"),
+     "the L2 gradients 2 * lambda_ * W are not added to gW1, gW2 and gW3 (the penalty only "
+     "changes the recorded loss, so it does not regularize anything)."),
+    (_Training(l2_grads="all"),
+     "the biases are regularized too: the L2 penalty and its gradients apply to W1, W2 and "
+     "W3 only, never to b1, b2, b3."),
+    (_Training(backward_mask="none"),
+     "the dropout masks are not applied in the backward pass: multiply dA2 by M2 and dA1 by "
+     "M1, the same masks the forward pass used (units dropped in the forward pass get no "
+     "gradient)."),
+    (_Training(backward_mask="fresh"),
+     "the backward pass draws new dropout masks: it must reuse M1 and M2 from the forward "
+     "pass of the same batch."),
+    (_Training(dropout=False),
+     "dropout is never applied during training: when keep_prob < 1, call dropout on A1 and "
+     "on A2 in the forward pass."),
+    (_Training(per_m=False),
+     "the gradient is not divided by the batch size: dZ3 = (A3 - Y) / m, with m the number "
+     "of rows in the batch."),
+    (_Training(shuffle="once"),
+     "the rows are shuffled only once: draw a new order = rng.permutation(n) at the start "
+     "of every epoch."),
+    (_Training(shuffle="unused"),
+     "the permutation is drawn but not used: the batches should be consecutive slices of "
+     "order, i.e. X[order[start:start + batch_size]]."),
+    (_Training(shuffle="none"),
+     "the rows are never shuffled: at the start of every epoch draw order = "
+     "rng.permutation(n) and take the batches from it."),
+    (_Training(shuffle_Y=False),
+     "the labels are not shuffled with the inputs: take Y[idx] with the same indices as "
+     "X[idx]."),
+    (_Training(drop_last=True),
+     "the last, smaller batch is skipped: when batch_size does not divide n, the last batch "
+     "holds the remaining rows and is trained on too."),
+]
+
+_HISTORY_CAUSES: list[tuple[_Training, str]] = [
+    (_Training(penalty_in_loss=False),
+     "the recorded loss leaves out the L2 penalty: with lambda_ > 0 each batch loss is the "
+     "cross-entropy plus the penalty of [W1, W2, W3]."),
+    (_Training(weighted_loss=True),
+     "the epoch loss is weighted by batch size: it should be the plain mean of that epoch's "
+     "batch losses (a smaller last batch counts as much as the others)."),
+]
+
+
+def _relu(Z: np.ndarray) -> np.ndarray:
+    return np.maximum(Z, 0)
+
+
+def _softmax(Z: np.ndarray) -> np.ndarray:
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def _mask(rng: np.random.Generator, shape: tuple[int, ...], p: float) -> np.ndarray:
+    return (rng.random(shape) < p) / p
+
+
+def _train(
+    params: dict[str, np.ndarray],
+    X: np.ndarray,
+    Y: np.ndarray,
+    settings: dict[str, Any],
+    state: dict,
+    how: _Training,
+) -> tuple[dict[str, np.ndarray], list[float]]:
+    """Train following the contract, except where ``how`` says otherwise."""
+    lr = settings.get("lr", 0.1)
+    epochs = settings.get("epochs", 20)
+    batch_size = settings.get("batch_size", 64)
+    lam = settings.get("lambda_", 0.0)
+    keep_prob = settings.get("keep_prob", 1.0)
+    rng = _generator(state)
+    P = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+    n = X.shape[0]
+    use_dropout = keep_prob < 1 and how.dropout
+    regularized = ("W1", "W2", "W3") if how.l2_grads != "all" else tuple(P)
+    order = rng.permutation(n) if how.shuffle == "once" else np.arange(n)
+    losses: list[float] = []
+    for _ in range(epochs):
+        if how.shuffle in ("per_epoch", "unused"):
+            drawn = rng.permutation(n)
+            order = drawn if how.shuffle == "per_epoch" else np.arange(n)
+        batch_losses, batch_sizes = [], []
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            if how.drop_last and idx.size < batch_size:
+                continue
+            Xb = X[idx]
+            Yb = Y[idx] if how.shuffle_Y else Y[start:start + idx.size]
+            m = Xb.shape[0]
+            Z1 = Xb @ P["W1"] + P["b1"]
+            A1 = _relu(Z1)
+            if use_dropout:
+                M1 = _mask(rng, A1.shape, keep_prob)
+                A1 = A1 * M1
+            Z2 = A1 @ P["W2"] + P["b2"]
+            A2 = _relu(Z2)
+            if use_dropout:
+                M2 = _mask(rng, A2.shape, keep_prob)
+                A2 = A2 * M2
+            A3 = _softmax(A2 @ P["W3"] + P["b3"])
+            loss = -np.mean(np.sum(Yb * np.log(A3 + 1e-15), axis=1))
+            if lam > 0 and how.penalty_in_loss:
+                loss += lam * sum(float(np.sum(P[k] ** 2)) for k in regularized)
+            batch_losses.append(float(loss))
+            batch_sizes.append(m)
+            dZ3 = (A3 - Yb) / m if how.per_m else A3 - Yb
+            g = {"W3": A2.T @ dZ3, "b3": dZ3.sum(axis=0, keepdims=True)}
+            dA2 = dZ3 @ P["W3"].T
+            if use_dropout and how.backward_mask == "fresh":
+                M2 = _mask(rng, A2.shape, keep_prob)
+            if use_dropout and how.backward_mask != "none":
+                dA2 = dA2 * M2
+            dZ2 = dA2 * (Z2 > 0)
+            g["W2"], g["b2"] = A1.T @ dZ2, dZ2.sum(axis=0, keepdims=True)
+            dA1 = dZ2 @ P["W2"].T
+            if use_dropout and how.backward_mask == "fresh":
+                M1 = _mask(rng, A1.shape, keep_prob)
+            if use_dropout and how.backward_mask != "none":
+                dA1 = dA1 * M1
+            dZ1 = dA1 * (Z1 > 0)
+            g["W1"], g["b1"] = Xb.T @ dZ1, dZ1.sum(axis=0, keepdims=True)
+            if lam > 0 and how.l2_grads != "none":
+                for k in regularized:
+                    g[k] = g[k] + 2 * lam * P[k]
+            P = {k: P[k] - lr * g[k] for k in P}
+        if how.weighted_loss:
+            losses.append(float(np.average(batch_losses, weights=batch_sizes)))
+        else:
+            losses.append(float(np.mean(batch_losses)))
+    return P, losses
+
+
+def _params_match(actual: dict[str, Any], expected: dict[str, np.ndarray]) -> bool:
+    return all(_matches(actual.get(k), v) for k, v in expected.items())
+
+
+def _applicable(how: _Training, settings: dict[str, Any]) -> bool:
+    """Whether a variant can differ from the contract under these settings."""
+    lam = settings.get("lambda_", 0.0)
+    dropout = settings.get("keep_prob", 1.0) < 1
+    if how.l2_grads != "weights" or not how.penalty_in_loss:
+        return lam > 0
+    if not how.dropout or how.backward_mask != "same":
+        return dropout
+    return True
+
+
+def train_cause(
+    params: dict[str, np.ndarray],
+    X: np.ndarray,
+    Y: np.ndarray,
+    settings: dict[str, Any],
+    state: dict,
+    result_params: dict[str, Any],
+    result_loss: Iterable[Any] | None = None,
+    state_after: dict | None = None,
+) -> str:
+    """Explain why the student's ``train_mlp`` result differs from the contract's.
+
+    Args:
+        params, X, Y: the inputs of the call.
+        settings: the keyword arguments of the call other than ``rng``.
+        state: the generator's ``bit_generator.state`` before the call.
+        result_params: the parameters the submission returned (arrays checked already).
+        result_loss: the submission's ``history["loss"]``, when the loss is being checked.
+        state_after: the generator's state after the call, if known.
+    """
+    contract = _Training()
+    expected_params, expected_loss = _train(params, X, Y, settings, state, contract)
+    if not _params_match(result_params, expected_params):
+        for how, sentence in _TRAINING_CAUSES:
+            if _applicable(how, settings) and _params_match(
+                    result_params, _train(params, X, Y, settings, state, how)[0]):
+                return sentence
+        if state_after is not None and state_after == state:
+            return ("your train_mlp did not draw any random number from the generator passed "
+                    "as rng (is it using np.random.permutation or a new default_rng()?). Every "
+                    "epoch draws rng.permutation(n), and dropout draws its masks from the "
+                    "same rng.")
+        return ("no common mistake matches your result; compare your forward pass, backward "
+                "pass and update step line by line with the contract.")
+    if result_loss is not None and not _matches(list(result_loss), expected_loss):
+        for how, sentence in _HISTORY_CAUSES:
+            if _applicable(how, settings) and _matches(
+                    list(result_loss), _train(params, X, Y, settings, state, how)[1]):
+                return sentence
+        return ('the parameters are right but history["loss"] is not: each entry is the plain '
+                "mean of that epoch's batch losses, computed on the batches before each update.")
+    return ""
+

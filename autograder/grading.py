@@ -1,0 +1,167 @@
+"""Grades one submission with one suite: stage it, start its workers, run pytest, score.
+
+``python -m autograder.grading`` is how the batch runner grades each student in a fresh
+process, so that nothing one submission does can reach the next one's grading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from autograder import config as config_module
+from autograder import data, reports, submission
+from autograder.config import Config
+from autograder.errors import StudentCodeProblem
+from autograder.proxy import StudentProxy
+from autograder.pytest_plugin import GradingPlugin
+from autograder.scoring import ScoredTest, per_function, score_tests
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+class GraderProblem(RuntimeError):
+    """The grader itself cannot grade (a broken suite or missing data): not the student's fault."""
+
+
+@dataclass
+class GradeResult:
+    """Everything the reports need about one graded submission."""
+
+    student: str
+    kind: str
+    isolation: str
+    max_score: float
+    tests: list[ScoredTest] = field(default_factory=list)
+    error: str = ""
+    notes: list[str] = field(default_factory=list)
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        """Total points earned, rounded to 2 decimals."""
+        return round(sum(t.points for t in self.tests), 2)
+
+    @property
+    def per_function(self) -> dict[str, float]:
+        """Points earned per contract function."""
+        return per_function(self.tests)
+
+
+def _run_suite(suite: Path, plugin: GradingPlugin) -> None:
+    args = [str(suite), "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:randomly",
+            "-c", os.devnull, "--rootdir", str(suite.parent.parent),
+            "-o", "markers=graded: the graded function and weight"]
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        code = pytest.main(args, plugins=[plugin])
+    if plugin.collection_errors or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise GraderProblem(f"suite {suite} could not run (pytest exit {code}): "
+                            + "; ".join(plugin.collection_errors))
+
+
+def grade(name: str, path: Path, suite: Path, config: Config, *, seed: int, slot: int,
+          mode: str, mnist_loader: Callable[[], object]) -> GradeResult:
+    """Grade the submission at ``path`` (file or folder) with the tests in ``suite``."""
+    started = time.monotonic()
+    result = GradeResult(student=name, kind="", isolation=mode, max_score=config.max_score)
+    with tempfile.TemporaryDirectory(prefix="regkit-") as workdir:
+        try:
+            staged = submission.stage(name, path, Path(workdir) / "stage")
+        except submission.UnusableSubmission as problem:
+            result.error = str(problem)
+            result.kind = "folder" if path.is_dir() else path.suffix.lstrip(".")
+            return result
+        result.kind, result.notes = staged.kind, staged.notes
+        student = StudentProxy(staged.stage, config, slot=slot, mode=mode)
+        try:
+            try:
+                student.load_report()
+            except StudentCodeProblem as problem:
+                result.error = problem.student_message()
+            plugin = GradingPlugin(student, config, seed, mnist_loader)
+            _run_suite(suite, plugin)
+            result.tests = score_tests(plugin.outcomes, config)
+            missing = [f for f, found in _functions(student).items() if found is None]
+            if missing and not result.error:
+                result.error = "missing function(s): " + ", ".join(missing)
+        finally:
+            student.close()
+            result.output = student.output.text()
+            kill_descendants()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _functions(student: StudentProxy) -> dict[str, str | None]:
+    try:
+        return student.load_report()["functions"]
+    except StudentCodeProblem:
+        return {}
+
+
+def _descendants() -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, stack = [], [os.getpid()]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def kill_descendants() -> None:
+    """SIGKILL every process below this one: whatever a submission left running.
+
+    Together with the subreaper flag set by :func:`main`, this also finds processes
+    that tried to escape by daemonising.
+    """
+    for pid in _descendants():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Grade one submission and write its reports (used by the batch runner)."""
+    parser = argparse.ArgumentParser(prog="python -m autograder.grading")
+    for option in ("--name", "--path", "--suite", "--out", "--config", "--isolation"):
+        parser.add_argument(option, required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--slot", type=int, default=0)
+    parser.add_argument("--fingerprint", default="")
+    args = parser.parse_args(argv)
+    ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    config = config_module.load(args.config)
+    result = grade(args.name, Path(args.path), Path(args.suite), config, seed=args.seed,
+                   slot=args.slot, mode=args.isolation,
+                   mnist_loader=lambda: data.load_split(config))
+    reports.write_student(result, Path(args.out), fingerprint=args.fingerprint)
+    json.dump({"seconds": round(result.seconds, 3)}, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

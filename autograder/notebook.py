@@ -1,0 +1,117 @@
+"""Turns a student notebook into a module of its definitions.
+
+A notebook is graded on what it defines: imports, functions, classes and assignments of
+constants. Top-level training runs, plots, magics (``%...``) and shell lines (``!...``)
+are not executed; every skipped piece is listed so the feedback can say so.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+import nbformat
+
+_KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+class NotebookError(ValueError):
+    """The file is not a notebook that can be read."""
+
+
+@dataclass
+class ExtractedModule:
+    """The module source built from a notebook and what was left out of it."""
+
+    source: str
+    skipped: list[str] = field(default_factory=list)
+
+
+def _is_constant(node: ast.AST) -> bool:
+    """A literal, or a dotted name such as ``np.float64``."""
+    try:
+        ast.literal_eval(node)
+        return True
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        pass
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
+def _keep(node: ast.stmt) -> bool:
+    if isinstance(node, _KEPT):
+        return True
+    if isinstance(node, ast.Assign):
+        return all(isinstance(t, ast.Name) for t in node.targets) and _is_constant(node.value)
+    if isinstance(node, ast.AnnAssign):
+        return isinstance(node.target, ast.Name) and (
+            node.value is None or _is_constant(node.value))
+    return False
+
+
+def _first_line(lines: list[str], node: ast.stmt) -> str:
+    text = lines[node.lineno - 1].strip()
+    return text if len(text) <= 70 else text[:67] + "..."
+
+
+def _strip_magics(source: str) -> tuple[str, list[int]]:
+    """Blank out IPython magic and shell lines; return the text and their line numbers."""
+    lines = source.splitlines()
+    blanked = []
+    for number, line in enumerate(lines, start=1):
+        if line.lstrip().startswith(("%", "!")):
+            lines[number - 1] = ""
+            blanked.append(number)
+    return "\n".join(lines), blanked
+
+
+def _cell_source(number: int, source: str, skipped: list[str]) -> str:
+    if source.lstrip().startswith("%%"):
+        skipped.append(f"cell {number}: a cell magic ({source.split()[0]}) - not run")
+        return ""
+    text, magics = _strip_magics(source)
+    skipped += [f"cell {number}, line {n}: a magic or shell line - not run" for n in magics]
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as error:
+        skipped.append(f"cell {number}, line {error.lineno}: syntax error ({error.msg}) - the "
+                       "whole cell was left out; fix it so its definitions can be graded")
+        return ""
+    except (ValueError, MemoryError, RecursionError):
+        skipped.append(f"cell {number}: could not be read - the whole cell was left out")
+        return ""
+    lines = text.splitlines()
+    kept = []
+    for node in tree.body:
+        if _keep(node):
+            start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+            kept.append("\n".join(lines[start - 1 : node.end_lineno]))
+        else:
+            skipped.append(f"cell {number}, line {node.lineno}: `{_first_line(lines, node)}` - "
+                           "top-level code, not run when grading")
+    return "\n\n".join(kept)
+
+
+def extract(raw: bytes) -> ExtractedModule:
+    """Read notebook bytes and build the module of its definitions."""
+    try:
+        notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        nbformat.validate(notebook)
+    except UnicodeDecodeError as error:
+        raise NotebookError("the notebook is not UTF-8 text; save it again from Jupyter") from error
+    except (ValueError, AttributeError, KeyError, TypeError,
+            nbformat.ValidationError) as error:
+        raise NotebookError(
+            "the file is not a valid Jupyter notebook (it may be truncated or edited by hand: "
+            f"{str(error).splitlines()[0][:200]}); open it in Jupyter, check it runs, save it "
+            "and submit again") from error
+    skipped: list[str] = []
+    parts = []
+    for number, cell in enumerate(notebook.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        body = _cell_source(number, cell.source, skipped)
+        if body:
+            parts.append(f"# --- notebook cell {number} ---\n{body}\n")
+    return ExtractedModule("\n\n".join(parts), skipped)

@@ -1,0 +1,326 @@
+"""The trusted side of the worker: calls into student code as plain data, with time limits.
+
+:class:`StudentProxy` is what the suites' ``student`` fixture returns.
+``student.dropout(A, 0.8, True, rng)`` sends the arguments to the worker, waits at most
+the call's wall-clock limit, and returns the decoded result. A ``numpy.random.Generator``
+argument is mirrored: after the call it holds the state the student's code left in the
+worker's copy. A crash or a timeout costs only the call it happened in: the worker is
+killed and restarted for the next call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autograder import protocol, sandbox
+from autograder.config import FUNCTIONS, Config
+from autograder.errors import StudentCodeProblem, StudentCrashed, StudentRaised, StudentTimeout
+
+CONTRACT_SIGNATURES = {
+    "l2_regularization": "(weights, lambda_)",
+    "dropout": "(A, p, training=True, rng=None)",
+    "train_mlp": "(params, X, Y, *, lr=0.1, epochs=20, batch_size=64, lambda_=0.0, "
+                 "keep_prob=1.0, rng=None)",
+}
+_SIGNAL_REASONS = {
+    signal.SIGSEGV: "it crashed with a segmentation fault (invalid memory access)",
+    signal.SIGXCPU: "it used more CPU time than the limit allows",
+    signal.SIGXFSZ: "it wrote a file larger than the limit allows",
+    signal.SIGKILL: "it was killed (usually for using too much memory or time)",
+    signal.SIGABRT: "it aborted (a C library reported a fatal error)",
+}
+
+
+class OutputLog:
+    """Collects a worker's raw stdout/stderr, keeping at most ``cap`` bytes."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.kept = bytearray()
+        self.dropped = 0
+        self._lock = threading.Lock()
+
+    def drain(self, stream) -> None:
+        """Read ``stream`` to its end (run in a thread), keeping what fits."""
+        for chunk in iter(lambda: stream.read1(65536), b""):
+            with self._lock:
+                room = self.cap - len(self.kept)
+                self.kept += chunk[: max(room, 0)]
+                self.dropped += max(0, len(chunk) - max(room, 0))
+
+    def text(self) -> str:
+        """The kept output as text, with a note when some was dropped."""
+        with self._lock:
+            text = self.kept.decode("utf-8", errors="replace")
+            if self.dropped:
+                text += f"\n[... {self.dropped} more bytes of output not kept]"
+            return text
+
+
+@dataclass
+class CallRecord:
+    """What the last call did besides returning: in-place changes and printed output."""
+
+    function: str = ""
+    mutated: list[str] = field(default_factory=list)
+    output: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Budget:
+    """Wall-clock time left for all the calls of one submission."""
+
+    seconds: float
+    used: float = 0.0
+
+    def remaining(self) -> float:
+        """Seconds still available."""
+        return self.seconds - self.used
+
+
+class WorkerProcess:
+    """One sandboxed worker: start, exchange frames under a deadline, kill."""
+
+    def __init__(self, stage: sandbox.Stage, config: Config, *, substitute: bool, slot: int,
+                 mode: str, output: OutputLog) -> None:
+        self.stage, self.config, self.substitute = stage, config, substitute
+        self.slot, self.mode, self.output = slot, mode, output
+        self.process: subprocess.Popen | None = None
+        self.load_reply: dict | None = None
+
+    def start(self, timeout: float) -> dict:
+        """Start the worker and return its load reply (what it found in the submission)."""
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        command = sandbox.worker_command(self.stage, (request_read, reply_write),
+                                         self.substitute, self.slot, self.config, self.mode)
+        limits = sandbox.Limits.from_config(self.config)
+        try:
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, env=sandbox.worker_environment(self.stage),
+                cwd=self.stage.scratch, pass_fds=(request_read, reply_write),
+                preexec_fn=sandbox.limits_preexec(limits, self.mode), start_new_session=True)
+        finally:
+            os.close(request_read)
+            os.close(reply_write)
+        self._request_fd, self._reply_fd = request_write, reply_read
+        threading.Thread(target=self.output.drain, args=(self.process.stdout,),
+                         daemon=True).start()
+        self.load_reply = self._receive(b"", "importing your submission", timeout)
+        return self.load_reply
+
+    @property
+    def alive(self) -> bool:
+        """True while the worker process runs."""
+        return self.process is not None and self.process.poll() is None
+
+    def exchange(self, message: dict, generators: list, function: str,
+                 timeout: float) -> dict:
+        """Send one request and return the reply; kill the worker on timeout or bad reply."""
+        try:
+            frame = protocol.encode(message, generators)
+        except protocol.ProtocolError as error:
+            raise RuntimeError(f"grader could not encode arguments: {error}") from error
+        return self._receive(frame, function, timeout)
+
+    def _receive(self, frame: bytes, function: str, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        reader = protocol.FrameReader()
+        view = memoryview(frame)
+        os.set_blocking(self._request_fd, False)
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._reply_fd, selectors.EVENT_READ)
+            if view:
+                selector.register(self._request_fd, selectors.EVENT_WRITE)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.kill()
+                    raise StudentTimeout(function, timeout)
+                for key, _ in selector.select(remaining):
+                    if key.fd == self._request_fd:
+                        try:
+                            view = view[os.write(self._request_fd, view[:1 << 20]):]
+                        except BlockingIOError:
+                            continue
+                        except BrokenPipeError:
+                            view = view[:0]
+                        if not view:
+                            selector.unregister(self._request_fd)
+                        continue
+                    chunk = os.read(self._reply_fd, 1 << 20)
+                    if not chunk:
+                        raise StudentCrashed(function, self._death_reason())
+                    try:
+                        reply = reader.feed(chunk)
+                    except protocol.ProtocolError as error:
+                        self.kill()
+                        raise StudentCrashed(function, f"it sent the grader a reply it could "
+                                                       f"not read ({error})") from None
+                    if reply is not None:
+                        return reply
+
+    def _death_reason(self) -> str:
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return "it closed its connection to the grader"
+        self.kill()
+        if code < 0 and -code in _SIGNAL_REASONS:
+            return _SIGNAL_REASONS[-code]
+        if code < 0:
+            return f"it was stopped by signal {-code}"
+        return (f"the process exited with status {code}; does your code call sys.exit(), "
+                "exit() or os._exit()? Remove those calls.")
+
+    def kill(self) -> None:
+        """Stop the worker and everything it started: SIGTERM, then SIGKILL after a grace."""
+        if self.process is None:
+            return
+        process, self.process = self.process, None
+        for fd in (self._request_fd, self._reply_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        for sig, wait in ((signal.SIGTERM, float(self.config.KILL_GRACE_S)),
+                          (signal.SIGKILL, 10.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+            try:
+                process.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+
+
+class StudentProxy:
+    """Calls the submission's functions in a worker; what the suites' ``student`` fixture is."""
+
+    def __init__(self, stage: sandbox.Stage, config: Config, *, slot: int = 0,
+                 mode: str | None = None, substitute: bool = False,
+                 budget: Budget | None = None, output: OutputLog | None = None) -> None:
+        self.config = config
+        self.mode = mode or sandbox.isolation()
+        self.budget = budget or Budget(float(config.SUBMISSION_TIMEOUT_S))
+        self.output = output or OutputLog(int(config.OUTPUT_LIMIT_KB) * 1024)
+        self.worker = WorkerProcess(stage, config, substitute=substitute, slot=slot,
+                                    mode=self.mode, output=self.output)
+        self.last_call = CallRecord()
+        self._load_problem: StudentCodeProblem | None = None
+        self._timeouts: dict[str, int] = {}
+        self.substituted = (None if substitute else StudentProxy(
+            stage, config, slot=slot, mode=self.mode, substitute=True, budget=self.budget,
+            output=self.output))
+
+    def __getattr__(self, name: str):
+        if name in FUNCTIONS:
+            return lambda *args, **kwargs: self.call(name, args, kwargs)
+        raise AttributeError(name)
+
+    def load_report(self) -> dict:
+        """Start the worker if needed and return what the submission defines.
+
+        Raises the load problem (import error, timeout, crash) when there is one.
+        """
+        if self._load_problem is not None:
+            raise self._load_problem
+        if self.worker.alive and self.worker.load_reply is not None:
+            return self.worker.load_reply
+        started = time.monotonic()
+        try:
+            reply = self.worker.start(self._timeout(float(self.config.CALL_TIMEOUT_S), "import"))
+        except (StudentTimeout, StudentCrashed) as problem:
+            self._load_problem = problem
+            raise
+        finally:
+            self.budget.used += time.monotonic() - started
+        if reply.get("status") != "ok":
+            self.worker.kill()
+            self._load_problem = _raised("importing your submission", reply)
+            raise self._load_problem
+        return reply
+
+    def _timeout(self, wanted: float, function: str) -> float:
+        remaining = self.budget.remaining()
+        if remaining <= 0:
+            raise StudentTimeout(function, float(self.config.SUBMISSION_TIMEOUT_S))
+        return min(wanted, remaining)
+
+    def call(self, function: str, args: tuple = (), kwargs: dict | None = None,
+             timeout: float | None = None) -> Any:
+        """Call ``function`` of the submission and return its validated plain-data result."""
+        if self._timeouts.get(function, 0) >= 2:
+            raise StudentTimeout(function, float(self.config.CALL_TIMEOUT_S))
+        functions = self.load_report()["functions"]
+        if functions.get(function) is None:
+            raise StudentCodeProblem(
+                f"Your submission does not define `{function}`. Define it with the "
+                f"signature {function}{CONTRACT_SIGNATURES[function]}.")
+        generators: list[np.random.Generator] = []
+        message = {"op": "call", "function": function, "args": list(args),
+                   "kwargs": dict(kwargs or {})}
+        wanted = float(timeout if timeout is not None else self.config.CALL_TIMEOUT_S)
+        started = time.monotonic()
+        try:
+            reply = self.worker.exchange(message, generators, function,
+                                         self._timeout(wanted, function))
+        except StudentTimeout:
+            self._timeouts[function] = self._timeouts.get(function, 0) + 1
+            raise
+        finally:
+            self.budget.used += time.monotonic() - started
+        self.last_call = CallRecord(function, _string_list(reply.get("mutated")),
+                                    str(reply.get("output", ""))[:65536],
+                                    time.monotonic() - started)
+        if reply.get("status") == "raised":
+            raise _raised(function, reply, functions.get(function))
+        if reply.get("status") != "ok" or "value" not in reply:
+            raise StudentCrashed(function, "its result could not be sent back to the grader "
+                                           "(return only numbers, arrays, lists, tuples, dicts)")
+        self._mirror_generators(generators, reply.get("generator_states"), function)
+        return reply["value"]
+
+    @staticmethod
+    def _mirror_generators(generators: list, states: Any, function: str) -> None:
+        if not generators:
+            return
+        if type(states) is not list or len(states) != len(generators):
+            raise StudentCrashed(function, "it did not report its random generators' state")
+        for generator, state in zip(generators, states, strict=True):
+            try:
+                generator.bit_generator.state = state
+            except (TypeError, ValueError, KeyError) as error:
+                raise StudentCrashed(function, "it reported an invalid random generator "
+                                               "state") from error
+
+    def close(self) -> None:
+        """Stop both workers."""
+        self.worker.kill()
+        if self.substituted is not None:
+            self.substituted.close()
+
+
+def _string_list(value: Any) -> list[str]:
+    return [str(item) for item in value] if type(value) is list else []
+
+
+def _raised(function: str, reply: dict, signature: str | None = None) -> StudentRaised:
+    type_name = str(reply.get("type_name", "an error"))[:100]
+    message = str(reply.get("message", ""))[:2000]
+    wanted = CONTRACT_SIGNATURES.get(function)
+    if type_name == "TypeError" and signature is not None and wanted and signature != wanted:
+        message += (f"\nYour `{function}` is defined as {function}{signature}; the assignment "
+                    f"asks for {function}{wanted}.")
+    return StudentRaised(function, type_name, message, str(reply.get("traceback", ""))[:4000])

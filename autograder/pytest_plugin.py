@@ -1,0 +1,122 @@
+"""The pytest plugin that runs a suite against one submission in the trusted process.
+
+It provides the suites' fixtures (``student``, ``mnist``, ``config``, ``seed_for``) and
+records one outcome per test. A failure's message is taken only from the grader's own
+student-facing exceptions (:class:`~autograder.errors.Failure` and the student-code
+problems); pytest's report, which quotes test source, is never shown to students.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from autograder.config import FUNCTIONS, Config
+from autograder.errors import Failure, StudentCodeProblem
+from autograder.proxy import CallRecord, StudentProxy
+
+GRADER_ERROR = ("The grader could not run this test because of a problem on the grader's "
+                "side, not in your code; your instructor will regrade it.")
+
+
+@dataclass
+class Outcome:
+    """The result of one graded test."""
+
+    test_id: str
+    name: str
+    function: str
+    weight: float
+    passed: bool
+    message: str = ""
+    output: str = ""
+    grader_error: str = ""
+
+
+def _readable_name(item: pytest.Item) -> str:
+    name = item.originalname if hasattr(item, "originalname") else item.name
+    text = name.removeprefix("test_").replace("_", " ")
+    if hasattr(item, "callspec"):
+        text += f" [{item.callspec.id}]"
+    return text
+
+
+class GradingPlugin:
+    """Gives the suite its fixtures and collects student-facing outcomes."""
+
+    def __init__(self, student: StudentProxy, config: Config, seed: int,
+                 mnist_loader: Callable[[], object]) -> None:
+        self._student, self._config, self._seed = student, config, seed
+        self._mnist_loader = mnist_loader
+        self.outcomes: list[Outcome] = []
+        self.collection_errors: list[str] = []
+
+    @pytest.fixture(scope="session")
+    def student(self) -> StudentProxy:
+        """The submission, reached through its sandboxed worker."""
+        return self._student
+
+    @pytest.fixture(scope="session")
+    def config(self) -> Config:
+        """The checked grader_config settings."""
+        return self._config
+
+    @pytest.fixture(scope="session")
+    def mnist(self) -> object:
+        """The pinned MNIST split, loaded once per session."""
+        return self._mnist_loader()
+
+    @pytest.fixture(scope="session")
+    def seed_for(self) -> Callable[[str], int]:
+        """Deterministic seed for a label, derived from the suite seed."""
+
+        def derive(label: str) -> int:
+            digest = hashlib.sha256(f"{self._seed}:{label}".encode()).digest()
+            return int.from_bytes(digest[:8], "little")
+
+        return derive
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            marker = item.get_closest_marker("graded")
+            if marker is None or not marker.args or marker.args[0] not in FUNCTIONS:
+                raise pytest.UsageError(f"{item.nodeid} lacks @pytest.mark.graded(function)")
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._student.last_call = CallRecord()
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        outcome = yield
+        report = outcome.get_result()
+        if report.when == "call" or (report.when == "setup" and report.failed):
+            self.outcomes.append(self._outcome(item, call))
+
+    def _outcome(self, item: pytest.Item, call: pytest.CallInfo) -> Outcome:
+        marker = item.get_closest_marker("graded")
+        result = Outcome(test_id=item.nodeid, name=_readable_name(item),
+                         function=marker.args[0], weight=float(marker.kwargs.get("weight", 1)),
+                         passed=call.excinfo is None)
+        if call.excinfo is None:
+            return result
+        error = call.excinfo.value
+        if isinstance(error, Failure):
+            result.message = str(error)
+        elif isinstance(error, StudentCodeProblem):
+            result.message = error.student_message()
+        elif type(error) is AssertionError:
+            result.message = str(error).split("\nassert ")[0].strip()
+        else:
+            result.message = GRADER_ERROR
+            result.grader_error = "".join(traceback.format_exception(error))[-4000:]
+        if self._student.last_call.output:
+            result.output = self._student.last_call.output
+        return result

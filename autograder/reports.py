@@ -1,0 +1,163 @@
+"""Report formats: per student ``results.json`` (Gradescope's format) and ``feedback.md``;
+per class ``gradebook.csv``.
+
+Every file is written atomically (temporary file, then rename), so an interrupted batch
+never leaves a half-written report, and a finished student's ``results.json`` marks them
+as done for the next run. Nothing here depends on timing, so grading the same batch
+twice gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from autograder.config import FUNCTIONS
+
+if TYPE_CHECKING:
+    from autograder.grading import GradeResult
+
+RESULTS_FILE = "results.json"
+FEEDBACK_FILE = "feedback.md"
+GRADEBOOK_FILE = "gradebook.csv"
+GRADEBOOK_HEADER = ["student", "score", "max_score", *FUNCTIONS, "isolation", "kind", "error"]
+MAX_TEXT = 4000
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _clip(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[:limit] + f"\n[... {len(text) - limit} more]"
+
+
+def results_json(result: GradeResult, fingerprint: str) -> dict:
+    """The Gradescope autograder results document for one student."""
+    tests = []
+    for number, scored in enumerate(result.tests, start=1):
+        outcome = scored.outcome
+        text = outcome.message
+        if outcome.output:
+            text += "\n\nYour code printed:\n" + outcome.output
+        tests.append({
+            "name": f"{outcome.function}: {outcome.name}",
+            "number": str(number),
+            "score": round(scored.points, 4),
+            "max_score": round(scored.max_points, 4),
+            "status": "passed" if outcome.passed else "failed",
+            "output": _clip(text),
+            "tags": [outcome.function],
+            "visibility": "visible",
+        })
+    return {
+        "score": result.score,
+        "output": _clip(result.error) if result.error else "",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": {
+            "student": result.student,
+            "max_score": result.max_score,
+            "per_function": result.per_function,
+            "isolation": result.isolation,
+            "kind": result.kind,
+            "error": _clip(result.error),
+            "notes": result.notes[:200],
+            "grader_errors": sum(1 for t in result.tests if t.outcome.grader_error),
+            "fingerprint": fingerprint,
+        },
+    }
+
+
+def feedback_markdown(result: GradeResult) -> str:
+    """The student's feedback: score per function, then each lost point explained."""
+    lines = [f"# Feedback for {result.student}", "",
+             f"**Score: {result.score:g} / {result.max_score:g}**", ""]
+    if result.error:
+        lines += ["## Problem with the submission", "", _clip(result.error), ""]
+    if result.tests:
+        lines += ["| function | points | tests passed |", "|---|---|---|"]
+        for function in FUNCTIONS:
+            tests = [t for t in result.tests if t.outcome.function == function]
+            worth = sum(t.max_points for t in tests)
+            passed = sum(t.outcome.passed for t in tests)
+            lines.append(f"| `{function}` | {result.per_function[function]:g} / {worth:g} | "
+                         f"{passed} / {len(tests)} |")
+        lines.append("")
+    failed = [t for t in result.tests if not t.outcome.passed]
+    if failed:
+        lines += ["## What lost points", ""]
+        for scored in failed:
+            outcome = scored.outcome
+            lines += [f"### `{outcome.function}`: {outcome.name} "
+                      f"(-{scored.max_points:.2f} points)", "", "```text",
+                      _clip(outcome.message), "```", ""]
+            if outcome.output:
+                lines += ["Your code printed:", "", "```text", _clip(outcome.output, 2000),
+                          "```", ""]
+    elif result.tests:
+        lines += ["Every test passed. Well done!", ""]
+    if result.notes:
+        lines += ["## Not graded", "",
+                  "These parts of your submission were not run when grading (only imports, "
+                  "functions, classes and constants are):", ""]
+        lines += [f"- {note}" for note in result.notes[:50]]
+        lines.append("")
+    if result.output.strip():
+        lines += ["## Output of your code while loading", "", "```text",
+                  _clip(result.output, 8000), "```", ""]
+    return "\n".join(lines)
+
+
+def write_student(result: GradeResult, folder: Path, fingerprint: str = "") -> None:
+    """Write ``feedback.md`` and then ``results.json`` (the latter marks the student done)."""
+    write_atomically(folder / FEEDBACK_FILE, feedback_markdown(result))
+    write_atomically(folder / RESULTS_FILE,
+                     json.dumps(results_json(result, fingerprint), indent=2, sort_keys=True)
+                     + "\n")
+
+
+def read_results(folder: Path) -> dict | None:
+    """A student's results document, or None if missing or unreadable."""
+    try:
+        return json.loads((folder / RESULTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def gradebook_row(results: dict) -> list:
+    """One gradebook row from a results document."""
+    extra = results["extra_data"]
+    error = " ".join(extra["error"].split())
+    return [extra["student"], f"{results['score']:g}", f"{extra['max_score']:g}",
+            *(f"{extra['per_function'][f]:g}" for f in FUNCTIONS),
+            extra["isolation"], extra["kind"], error[:300]]
+
+
+def write_gradebook(out: Path, students: list[str]) -> Path:
+    """Write ``gradebook.csv`` for ``students`` (sorted) from their results documents."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(GRADEBOOK_HEADER)
+    for student in sorted(students):
+        results = read_results(out / student)
+        if results is not None:
+            writer.writerow(gradebook_row(results))
+    path = out / GRADEBOOK_FILE
+    write_atomically(path, buffer.getvalue())
+    return path

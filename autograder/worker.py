@@ -1,0 +1,240 @@
+"""The worker: the only process that runs student code.
+
+Started by :mod:`autograder.sandbox` inside the sandbox as
+``python -I worker.py REQUEST_FD REPLY_FD SUBMISSION_DIR LIB_DIR [--substitute]``.
+It imports the submission's ``regularization`` module, then answers ``call`` requests
+read from REQUEST_FD with replies on REPLY_FD, both in :mod:`protocol` frames. It needs
+only the standard library, numpy and ``protocol.py`` beside it: the grader's own code,
+the reference and the tests are not in the sandbox.
+
+Nothing here is trusted by the grader: student code can patch this module at will, so
+the grader validates every reply it gets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import traceback
+
+import numpy as np
+
+import protocol
+
+MODULE_NAME = "regularization"
+OUTPUT_CAP = 64 * 1024
+
+
+class _CappedText(io.StringIO):
+    """A text sink that keeps the first OUTPUT_CAP characters and counts the rest."""
+
+    dropped = 0
+
+    def write(self, text: str) -> int:
+        room = OUTPUT_CAP - self.tell()
+        if room > 0:
+            super().write(text[:room])
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def text(self) -> str:
+        value = self.getvalue()
+        if self.dropped:
+            value += f"\n[... {self.dropped} more characters of output not kept]"
+        return value
+
+
+def _student_traceback(error: BaseException, submission_dir: str) -> str:
+    """The traceback lines that point into the submission's own files, and the error line."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if frame.filename.startswith(submission_dir)
+    ]
+    lines = []
+    for frame in frames[-8:]:
+        name = os.path.relpath(frame.filename, submission_dir)
+        lines.append(f'  File "{name}", line {frame.lineno}, in {frame.name}')
+        if frame.line:
+            lines.append(f"    {frame.line.strip()}")
+    if isinstance(error, SyntaxError) and error.filename and error.lineno:
+        lines.append(f'  File "{os.path.basename(error.filename)}", line {error.lineno}')
+        if error.text:
+            lines.append(f"    {error.text.strip()}")
+    return "\n".join(lines)
+
+
+def _error_reply(error: BaseException, submission_dir: str, output: str) -> dict:
+    try:
+        message = str(error)[:2000]
+    except Exception:  # noqa: BLE001 - a student exception's __str__ may itself raise
+        message = "(the exception's message could not be shown)"
+    return {
+        "status": "raised",
+        "type_name": type(error).__name__,
+        "message": message,
+        "traceback": _student_traceback(error, submission_dir),
+        "output": output,
+    }
+
+
+def _to_generators(value, generators: list):
+    """Turn GeneratorState placeholders back into real Generators, in order."""
+    if isinstance(value, protocol.GeneratorState):
+        bit_generator = getattr(np.random, value.state["bit_generator"])()
+        bit_generator.state = value.state
+        generator = np.random.Generator(bit_generator)
+        generators.append(generator)
+        return generator
+    if isinstance(value, list | tuple):
+        items = [_to_generators(item, generators) for item in value]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict):
+        return {key: _to_generators(item, generators) for key, item in value.items()}
+    return value
+
+
+def _snapshot(value, path: str, out: dict) -> None:
+    """Record copies of every array (and the length of every container) under ``path``."""
+    if isinstance(value, np.ndarray):
+        out[path] = value.copy()
+    elif isinstance(value, list | tuple):
+        out[path] = len(value)
+        for i, item in enumerate(value):
+            _snapshot(item, f"{path}[{i}]", out)
+    elif isinstance(value, dict):
+        out[path] = tuple(value)
+        for key, item in value.items():
+            _snapshot(item, f"{path}[{key!r}]", out)
+
+
+def _mutated(before: dict, args, kwargs) -> list[str]:
+    after: dict = {}
+    _snapshot(args, "args", after)
+    _snapshot(kwargs, "kwargs", after)
+    changed = []
+    for path, old in before.items():
+        new = after.get(path)
+        if isinstance(old, np.ndarray):
+            same = (
+                isinstance(new, np.ndarray)
+                and new.shape == old.shape
+                and np.array_equal(new, old, equal_nan=old.dtype.kind in "fc")
+            )
+        else:
+            same = new == old
+        if not same:
+            changed.append(path)
+    return changed
+
+
+class Worker:
+    """Loads the submission and serves calls into it."""
+
+    def __init__(self, submission_dir: str, substitute: bool) -> None:
+        self.submission_dir = submission_dir
+        self.substitute = substitute
+        self.module = None
+
+    def load(self) -> dict:
+        """Import the submission; report the contract functions it defines."""
+        sink = _CappedText()
+        try:
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                import importlib
+
+                self.module = importlib.import_module(MODULE_NAME)
+        except BaseException as error:  # noqa: BLE001 - report anything, even SystemExit
+            return _error_reply(error, self.submission_dir, sink.text())
+        if self.substitute:
+            import known_good
+
+            self.module.dropout = known_good.dropout
+            self.module.l2_regularization = known_good.l2_regularization
+        found = {}
+        for name in ("l2_regularization", "dropout", "train_mlp"):
+            function = getattr(self.module, name, None)
+            found[name] = _signature(function) if callable(function) else None
+        return {"status": "ok", "functions": found, "output": sink.text()}
+
+    def call(self, request: dict) -> dict:
+        """Call one function of the submission with the request's arguments."""
+        name = request["function"]
+        generators: list = []
+        args = _to_generators(request.get("args", []), generators)
+        kwargs = _to_generators(request.get("kwargs", {}), generators)
+        before: dict = {}
+        _snapshot(args, "args", before)
+        _snapshot(kwargs, "kwargs", before)
+        sink = _CappedText()
+        try:
+            function = getattr(self.module, name)
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                value = function(*args, **kwargs)
+        except BaseException as error:  # noqa: BLE001 - report anything, even SystemExit
+            return _error_reply(error, self.submission_dir, sink.text())
+        return {
+            "status": "ok",
+            "value": value,
+            "generator_states": [g.bit_generator.state for g in generators],
+            "mutated": _mutated(before, args, kwargs),
+            "output": sink.text(),
+        }
+
+
+def _signature(function) -> str | None:
+    import inspect
+
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return None
+    plain = [p.replace(annotation=p.empty) for p in signature.parameters.values()]
+    return str(signature.replace(parameters=plain, return_annotation=signature.empty))
+
+
+def _read_exactly(fd: int, reader: protocol.FrameReader) -> dict | None:
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return None
+        message = reader.feed(chunk)
+        if message is not None:
+            return message
+
+
+def _send(fd: int, reply: dict) -> None:
+    try:
+        frame = protocol.encode(reply)
+    except protocol.ProtocolError as error:
+        frame = protocol.encode({"status": "unsendable", "message": str(error)})
+    view = memoryview(frame)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def main(argv: list[str]) -> None:
+    """Serve requests until the grader closes the request pipe."""
+    request_fd, reply_fd = int(argv[1]), int(argv[2])
+    submission_dir, lib_dir = argv[3], argv[4]
+    sys.path[:0] = [submission_dir, lib_dir]
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    worker = Worker(submission_dir, "--substitute" in argv)
+    reader = protocol.FrameReader()
+    _send(reply_fd, worker.load())
+    while True:
+        request = _read_exactly(request_fd, reader)
+        if request is None or request.get("op") != "call":
+            return
+        reply = worker.call(request)
+        reply["id"] = request.get("id")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        _send(reply_fd, reply)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,110 @@
+"""Hidden tests of ``l2_regularization``: the reference on unseen inputs, plus properties.
+
+Inputs come from generators seeded with ``seed_for(<test name>)``, so they differ from
+the public ones and from one grading configuration to another.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder import diagnose, validate
+from autograder.checks import close
+from autograder.errors import Failure
+
+SHAPES = [(7, 3), (1, 9), (5, 1), (4, 4)]
+
+
+def weights_for(seed: int, shapes: list[tuple[int, int]], dtype: type = np.float64) -> list:
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(shape).astype(dtype) for shape in shapes]
+
+
+def l2_result(result: object, n_weights: int) -> tuple[float, list]:
+    """Unpack ``(penalty, grads)``: a Python float and a list of ``n_weights`` items."""
+    penalty, grads = validate.pair(result, "The result of l2_regularization (penalty, grads)")
+    penalty = validate.python_float(penalty, "The penalty")
+    if isinstance(grads, np.ndarray):
+        raise Failure("grads should be a list with one gradient array per weight matrix, but "
+                      "your code returned a single numpy array.")
+    return penalty, validate.sequence(grads, "grads", n_weights)
+
+
+def check_against_reference(student, reference, weights: list, lam: float, label: str,
+                            rtol: float = 1e-7) -> None:
+    """Compare penalty and every gradient (values, shape, dtype) with the reference."""
+    penalty, grads = l2_result(student.l2_regularization(weights, lam), len(weights))
+    expected_penalty, expected_grads = reference.l2_regularization(weights, lam)
+    diagnose.close_or_explain(
+        penalty, expected_penalty, f"The penalty {label}",
+        lambda: diagnose.l2_penalty_cause(weights, lam, penalty), rtol=rtol)
+    for k, (W, expected) in enumerate(zip(weights, expected_grads, strict=True)):
+        grad = validate.array(grads[k], f"grads[{k}] {label}", W.shape)
+        diagnose.close_or_explain(
+            grad, expected, f"grads[{k}] {label}",
+            lambda W=W, grad=grad: diagnose.l2_gradient_cause(W, lam, grad), rtol=rtol)
+
+
+@pytest.mark.graded("l2_regularization", weight=3)
+def test_penalty_and_gradients_match_on_several_matrices(student, reference, seed_for):
+    weights = weights_for(seed_for("l2-several"), SHAPES)
+    check_against_reference(student, reference, weights, 0.037, "for four matrices")
+
+
+@pytest.mark.graded("l2_regularization", weight=2)
+def test_a_single_weight_matrix(student, reference, seed_for):
+    weights = weights_for(seed_for("l2-single"), [(6, 5)])
+    check_against_reference(student, reference, weights, 0.2, "for one matrix")
+
+
+@pytest.mark.graded("l2_regularization", weight=1)
+def test_large_lambda(student, reference, seed_for):
+    weights = weights_for(seed_for("l2-large-lambda"), [(3, 8), (8, 2)])
+    check_against_reference(student, reference, weights, 250.0, "with a large lambda_")
+
+
+@pytest.mark.graded("l2_regularization", weight=1)
+def test_lambda_zero_gives_zero_penalty_and_zero_gradients(student, seed_for):
+    weights = weights_for(seed_for("l2-zero"), [(4, 3), (3, 2)])
+    penalty, grads = l2_result(student.l2_regularization(weights, 0.0), 2)
+    close(penalty, 0.0, "The penalty with lambda_=0")
+    for k, W in enumerate(weights):
+        close(validate.array(grads[k], f"grads[{k}]", W.shape), np.zeros_like(W),
+              f"grads[{k}] with lambda_=0")
+
+
+@pytest.mark.graded("l2_regularization", weight=2)
+def test_float32_weights_give_float32_gradients(student, reference, seed_for):
+    weights = weights_for(seed_for("l2-float32"), [(5, 4), (4, 3)], np.float32)
+    penalty, grads = l2_result(student.l2_regularization(weights, 0.05), 2)
+    for k, W in enumerate(weights):
+        grad = validate.array(grads[k], f"grads[{k}]", W.shape)
+        if grad.dtype != W.dtype:
+            raise Failure(f"grads[{k}] should have the dtype of weights[{k}] (float32 here), but "
+                          f"it is {grad.dtype}. Multiplying a float32 array by a Python float "
+                          "keeps float32; np.array(..., dtype=float) or similar does not.")
+    check_against_reference(student, reference, weights, 0.05, "for float32 weights", rtol=1e-5)
+
+
+@pytest.mark.graded("l2_regularization", weight=1)
+def test_penalty_is_a_python_float_and_grads_a_list(student, seed_for):
+    weights = weights_for(seed_for("l2-types"), [(2, 3)])
+    l2_result(student.l2_regularization(weights, 0.1), 1)
+
+
+@pytest.mark.graded("l2_regularization", weight=1)
+def test_empty_list(student):
+    penalty, grads = l2_result(student.l2_regularization([], 0.3), 0)
+    close(penalty, 0.0, "The penalty of an empty list")
+    if grads:
+        raise Failure("An empty list of weights should give an empty list of gradients.")
+
+
+@pytest.mark.graded("l2_regularization", weight=2)
+def test_weights_are_not_modified(student, seed_for):
+    weights = weights_for(seed_for("l2-mutation"), SHAPES[:2])
+    student.l2_regularization(weights, 0.5)
+    if student.last_call.mutated:
+        raise Failure("l2_regularization changed the weight matrices passed to it (in place, "
+                      "e.g. W *= ...). Compute new arrays instead.")
