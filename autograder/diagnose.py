@@ -95,7 +95,13 @@ def _dropout_variants(shape: tuple[int, ...], p: float, state: dict) -> list[tup
     """Masks of the common dropout mistakes, drawn from the generator state of the call."""
     u = _generator(state).random(shape)
     keep, drop = u < p, u >= p
+    # First, since the lesson draws its mask this way: for p <= 0.5 numpy's binomial keeps
+    # where u > 1 - p, for p > 0.5 it gives exactly the contract's mask.
+    binomial = _generator(state).binomial(1, p, size=shape)
     variants = [
+        (binomial / p, "your mask is drawn with rng.binomial (as in the lesson). It has the "
+                       "right distribution, but the assignment fixes the draw so that results can "
+                       f"be checked: {_KEEP} (one call of rng.random per dropout call)."),
         (drop / p, f"your mask keeps a unit where the random number is at least p. {_KEEP}"),
         (drop / (1 - p) if p < 1 else drop * 0.0,
          f"your code treats p as the probability of DROPPING a unit (it keeps where the "
@@ -107,13 +113,9 @@ def _dropout_variants(shape: tuple[int, ...], p: float, state: dict) -> list[tup
                      f"least p. {_KEEP} {_SCALE}"),
         (keep * p, f"your code multiplies the kept units by p instead of dividing by p. {_SCALE}"),
         ((u > 1 - p) / p, f"your mask keeps a unit where the random number exceeds 1 - p. That "
-                          f"keeps the right share of units, but the contract fixes the rule so "
+                          f"keeps the right share of units, but the assignment fixes the rule so "
                           f"that results can be checked: {_KEEP}"),
     ]
-    binomial = _generator(state).binomial(1, p, size=shape)
-    variants.append((binomial / p, "your mask is drawn with rng.binomial. It has the right "
-                     "distribution, but the contract fixes the draw so that results can be "
-                     f"checked: {_KEEP} (one call of rng.random per dropout call)."))
     return variants
 
 
@@ -157,7 +159,7 @@ def _dropout_statistics_cause(mask: np.ndarray, p: float) -> str:
     rate_ok = low <= nonzero.size <= high
     if values_ok and rate_ok:
         return ("your mask has the right values and keeps about the right share of units, but "
-                "it is not the mask the contract's draw gives. Draw it with exactly one call "
+                "it is not the mask the assignment's draw gives. Draw it with exactly one call "
                 "rng.random(A.shape) < p on the generator passed in (not np.random.*, not a new "
                 "default_rng(), not rng.binomial or rng.choice), so that results can be checked.")
     if not values_ok:
@@ -250,13 +252,18 @@ class _Training:
     l2_grads: str = "weights"     # "weights", "none" (not added) or "all" (biases too)
     penalty_in_loss: bool = True  # penalty included in the recorded loss
     dropout: bool = True          # dropout applied at all when keep_prob < 1
-    backward_mask: str = "same"   # "same", "none" (not applied) or "fresh" (new draws)
+    # Masks used in the backward pass for (dA1, dA2): "same", "none" (not applied) or
+    # "fresh" (drawn again, dA2's first, as the backward pass reaches it).
+    backward_masks: tuple[str, str] = ("same", "same")
     per_m: bool = True            # dZ3 divided by the batch size
     weighted_loss: bool = False   # epoch loss weighted by batch size
     shuffle: str = "per_epoch"    # "per_epoch", "once", "unused" (drawn, not used), "none"
     drop_last: bool = False       # last, smaller batch skipped
     shuffle_Y: bool = True        # Y taken with the same rows as X
 
+
+_SAME_MASKS = ("The backward pass must reuse the masks M1 and M2 of the forward pass of the same "
+               "batch: units dropped in the forward pass get no gradient.")
 
 _TRAINING_CAUSES: list[tuple[_Training, str]] = [
     (_Training(l2_grads="none"),
@@ -265,13 +272,19 @@ _TRAINING_CAUSES: list[tuple[_Training, str]] = [
     (_Training(l2_grads="all"),
      "the biases are regularized too: the L2 penalty and its gradients apply to W1, W2 and "
      "W3 only, never to b1, b2, b3."),
-    (_Training(backward_mask="none"),
+    (_Training(backward_masks=("none", "none")),
      "the dropout masks are not applied in the backward pass: multiply dA2 by M2 and dA1 by "
-     "M1, the same masks the forward pass used (units dropped in the forward pass get no "
-     "gradient)."),
-    (_Training(backward_mask="fresh"),
-     "the backward pass draws new dropout masks: it must reuse M1 and M2 from the forward "
-     "pass of the same batch."),
+     f"M1. {_SAME_MASKS}"),
+    (_Training(backward_masks=("same", "none")),
+     f"the backward pass does not multiply dA2 by the mask M2. {_SAME_MASKS}"),
+    (_Training(backward_masks=("none", "same")),
+     f"the backward pass does not multiply dA1 by the mask M1. {_SAME_MASKS}"),
+    (_Training(backward_masks=("fresh", "fresh")),
+     f"the backward pass draws new dropout masks. {_SAME_MASKS}"),
+    (_Training(backward_masks=("fresh", "same")),
+     f"the backward pass draws a new dropout mask for dA1. {_SAME_MASKS}"),
+    (_Training(backward_masks=("same", "fresh")),
+     f"the backward pass draws a new dropout mask for dA2. {_SAME_MASKS}"),
     (_Training(dropout=False),
      "dropout is never applied during training: when keep_prob < 1, call dropout on A1 and "
      "on A2 in the forward pass."),
@@ -370,16 +383,17 @@ def _train(
             dZ3 = (A3 - Yb) / m if how.per_m else A3 - Yb
             g = {"W3": A2.T @ dZ3, "b3": dZ3.sum(axis=0, keepdims=True)}
             dA2 = dZ3 @ P["W3"].T
-            if use_dropout and how.backward_mask == "fresh":
+            back1, back2 = how.backward_masks
+            if use_dropout and back2 == "fresh":
                 M2 = _mask(rng, A2.shape, keep_prob)
-            if use_dropout and how.backward_mask != "none":
+            if use_dropout and back2 != "none":
                 dA2 = dA2 * M2
             dZ2 = dA2 * (Z2 > 0)
             g["W2"], g["b2"] = A1.T @ dZ2, dZ2.sum(axis=0, keepdims=True)
             dA1 = dZ2 @ P["W2"].T
-            if use_dropout and how.backward_mask == "fresh":
+            if use_dropout and back1 == "fresh":
                 M1 = _mask(rng, A1.shape, keep_prob)
-            if use_dropout and how.backward_mask != "none":
+            if use_dropout and back1 != "none":
                 dA1 = dA1 * M1
             dZ1 = dA1 * (Z1 > 0)
             g["W1"], g["b1"] = Xb.T @ dZ1, dZ1.sum(axis=0, keepdims=True)
@@ -404,7 +418,7 @@ def _applicable(how: _Training, settings: dict[str, Any]) -> bool:
     dropout = settings.get("keep_prob", 1.0) < 1
     if how.l2_grads != "weights" or not how.penalty_in_loss:
         return lam > 0
-    if not how.dropout or how.backward_mask != "same":
+    if not how.dropout or how.backward_masks != ("same", "same"):
         return dropout
     return True
 
@@ -442,7 +456,7 @@ def train_cause(
                     "epoch draws rng.permutation(n), and dropout draws its masks from the "
                     "same rng.")
         return ("no common mistake matches your result; compare your forward pass, backward "
-                "pass and update step line by line with the contract.")
+                "pass and update step line by line with the instructions.")
     if result_loss is not None and not _matches(list(result_loss), expected_loss):
         for how, sentence in _HISTORY_CAUSES:
             if _applicable(how, settings) and _matches(

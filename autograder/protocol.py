@@ -121,8 +121,12 @@ def _decode(value: Any, buffers: list[bytes], depth: int) -> Any:
             raw = complex(*raw)
         return dtype.type(raw)
     if "$tuple" in value:
+        if type(value["$tuple"]) is not list:
+            raise ProtocolError("malformed tuple")
         return tuple(_decode(item, buffers, depth + 1) for item in value["$tuple"])
     if "$dict" in value:
+        if type(value["$dict"]) is not dict:
+            raise ProtocolError("malformed dict")
         return {str(k): _decode(v, buffers, depth + 1) for k, v in value["$dict"].items()}
     if "$generator" in value:
         return GeneratorState(_checked_state(value["$generator"]))

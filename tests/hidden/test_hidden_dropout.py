@@ -39,10 +39,10 @@ def check_against_reference(student, reference, A: np.ndarray, p: float, seed: i
 
 
 @pytest.mark.graded("dropout", weight=4)
-def test_matches_the_contract_draw_on_a_hidden_seed(student, reference, seed_for):
+def test_matches_the_required_draw_on_a_hidden_seed(student, reference, seed_for):
     A = activations(seed_for("dropout-2d-input"), (17, 23))
-    check_against_reference(student, reference, A, 0.65, seed_for("dropout-2d"),
-                            "for a 17x23 A with p=0.65")
+    check_against_reference(student, reference, A, 0.45, seed_for("dropout-2d"),
+                            "for a 17x23 A with p=0.45")
 
 
 @pytest.mark.graded("dropout", weight=2)
@@ -52,7 +52,7 @@ def test_draws_exactly_once_per_call(student, seed_for):
     rng = np.random.default_rng(seed)
     before = rng.bit_generator.state
     for _ in range(2):
-        dropout_result(student.dropout(A, 0.8, True, rng), A.shape)
+        dropout_result(student.dropout(A, 0.3, True, rng), A.shape)
     expected = np.random.default_rng(seed)
     expected.random(A.shape)
     expected.random(A.shape)

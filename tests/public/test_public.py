@@ -243,16 +243,17 @@ def test_dropout_rejects_p_outside_zero_one_with_a_ValueError_naming_p(student, 
 
 @pytest.mark.graded("dropout", weight=3)
 def test_dropout_draws_its_mask_as_the_assignment_says(student):
-    p = 0.5
+    p = 0.3
+    A = np.random.default_rng(4).standard_normal((4, 5))
     rng = np.random.default_rng(DROPOUT_SEED)
     state = rng.bit_generator.state
-    out, mask = dropout_result(student.dropout(LESSON_A, p, True, rng), LESSON_A.shape)
+    out, mask = dropout_result(student.dropout(A, p, True, rng), A.shape)
     expected_rng = np.random.default_rng(DROPOUT_SEED)
-    expected = expected_dropout(LESSON_A, p, expected_rng)
+    expected = expected_dropout(A, p, expected_rng)
     diagnose.close_or_explain(
-        mask, expected, f"The mask for the lesson's A with p={p} and default_rng({DROPOUT_SEED})",
-        lambda: diagnose.dropout_cause(LESSON_A, p, state, mask, rng.bit_generator.state))
-    close(out, LESSON_A * expected, "out", hint="out should be A * mask.")
+        mask, expected, f"The mask for a 4x5 A with p={p} and rng=default_rng({DROPOUT_SEED})",
+        lambda: diagnose.dropout_cause(A, p, state, mask, rng.bit_generator.state))
+    close(out, A * expected, "out", hint="out should be A * mask.")
     if rng.bit_generator.state != expected_rng.bit_generator.state:
         raise Failure("dropout should draw from rng exactly once per call, with "
                       "rng.random(A.shape); your code drew a different amount of random numbers.")
@@ -271,23 +272,25 @@ def test_dropout_does_not_change_A(student):
 PLAIN = {"lr": 0.5, "epochs": 3, "batch_size": 8, "lambda_": 0.0, "keep_prob": 1.0}
 
 
-def run_training(student, settings: dict, seed: int = TRAIN_SEED):
+def run_training(student, settings: dict):
+    """Train the tiny problem with ``rng=default_rng(TRAIN_SEED)``; return the inputs, the
+    result and the generator's state after the call."""
     params, X, Y = tiny_problem()
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(TRAIN_SEED)
     result = student.train_mlp(params, X, Y, rng=rng, **settings)
-    return params, X, Y, result
+    return params, X, Y, result, rng.bit_generator.state
 
 
 @pytest.mark.graded("train_mlp", weight=1)
 def test_train_returns_new_params_of_the_same_shapes(student):
-    params, _, _, result = run_training(student, PLAIN)
+    params, _, _, result, _ = run_training(student, PLAIN)
     train_result(result, params, PLAIN["epochs"])
 
 
 @pytest.mark.graded("train_mlp", weight=1)
 def test_train_history_has_one_float_loss_per_epoch(student):
     settings = {**PLAIN, "epochs": 4}
-    params, _, _, result = run_training(student, settings)
+    params, _, _, result, _ = run_training(student, settings)
     _, losses = train_result(result, params, 4)
     if any(x <= 0 for x in losses):
         raise Failure("Each recorded loss is a cross-entropy, so it should be positive; yours "
@@ -297,7 +300,7 @@ def test_train_history_has_one_float_loss_per_epoch(student):
 @pytest.mark.graded("train_mlp", weight=1)
 def test_train_loss_decreases_on_a_learnable_problem(student):
     settings = {**PLAIN, "epochs": 30}
-    params, _, _, result = run_training(student, settings)
+    params, _, _, result, _ = run_training(student, settings)
     _, losses = train_result(result, params, 30)
     if not losses[-1] < 0.7 * losses[0]:
         raise Failure(f"On a small problem that a linear rule labels, the loss should drop "
@@ -324,17 +327,23 @@ def test_train_leaves_the_callers_params_unchanged(student):
 )
 def test_train_follows_the_assignment_step_by_step(student, extra):
     settings = {**PLAIN, **extra}
-    params, X, Y, result = run_training(student, settings)
+    params, X, Y, result, state_after = run_training(student, settings)
     new_params, losses = train_result(result, params, settings["epochs"])
     expected_params, expected_losses = expected_training(
         params, X, Y, settings, np.random.default_rng(TRAIN_SEED))
     state = np.random.default_rng(TRAIN_SEED).bit_generator.state
+    uses = [name for name, used in (("dropout", settings["keep_prob"] < 1),
+                                    ("l2_regularization", settings["lambda_"] > 0)) if used]
+    note = (f" (train_mlp calls your {' and '.join(uses)}: if a test of those fails, fix that "
+            "first.)" if uses else "")
+
+    def explain(loss: list[float] | None = None) -> str:
+        return diagnose.train_cause(params, X, Y, settings, state, new_params, loss,
+                                    state_after) + note
+
     for name, value in expected_params.items():
         diagnose.close_or_explain(
-            new_params[name], value, f'params["{name}"] after 3 epochs ({settings})',
-            lambda: diagnose.train_cause(params, X, Y, settings, state, new_params),
+            new_params[name], value, f'params["{name}"] after 3 epochs ({settings})', explain,
             rtol=1e-6)
-    diagnose.close_or_explain(
-        losses, expected_losses, 'history["loss"]',
-        lambda: diagnose.train_cause(params, X, Y, settings, state, new_params, losses),
-        rtol=1e-6)
+    diagnose.close_or_explain(losses, expected_losses, 'history["loss"]',
+                              lambda: explain(losses), rtol=1e-6)

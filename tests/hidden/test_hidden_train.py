@@ -1,0 +1,213 @@
+"""Hidden tests of ``train_mlp``: the reference on unseen networks and data, properties of
+every correct training loop, and test accuracy on the pinned MNIST split.
+
+Every call goes through ``student.substituted``: the worker replaces the submission's
+``dropout`` and ``l2_regularization`` with known-good versions, so a mistake in those
+two functions costs points there, not here as well.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from autograder import diagnose, validate
+from autograder.errors import Failure
+
+SIZES = (7, 9, 5, 4)
+SAMPLES = 37
+BASE = {"lr": 0.3, "epochs": 3, "batch_size": 10, "lambda_": 0.0, "keep_prob": 1.0}
+PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
+
+
+def problem(seed: int, sizes: tuple[int, ...] = SIZES, n: int = SAMPLES):
+    """A small network with non-zero biases and a learnable labelling of ``n`` samples."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, sizes[0]))
+    labels = np.argmax(X @ rng.standard_normal((sizes[0], sizes[-1])), axis=1)
+    Y = np.eye(sizes[-1])[labels]
+    params = {}
+    for k, (a, b) in enumerate(itertools.pairwise(sizes), start=1):
+        params[f"W{k}"] = 0.4 * rng.standard_normal((a, b))
+        params[f"b{k}"] = 0.1 * rng.standard_normal((1, b))
+    return params, X, Y
+
+
+def train_result(result: object, params: dict, epochs: int) -> tuple[dict, list[float]]:
+    """Unpack ``(params, history)``, checking every array's shape and the loss list."""
+    new_params, history = validate.pair(result, "The result of train_mlp (params, history)")
+    new_params = validate.mapping(new_params, "The returned params", tuple(params))
+    checked = {name: validate.array(new_params[name], f'params["{name}"]', value.shape)
+               for name, value in params.items()}
+    history = validate.mapping(history, "history", ("loss",))
+    losses = validate.sequence(history["loss"], 'history["loss"]', epochs)
+    return checked, [validate.python_float(x, f'history["loss"][{i}]')
+                     for i, x in enumerate(losses)]
+
+
+def check_against_reference(student, reference, seed_for, name: str, settings: dict,
+                            names: tuple[str, ...] = PARAM_NAMES, check_loss: bool = True):
+    """Train the submission and the reference from the same inputs and generator seed and
+    compare the parameters in ``names`` (and the loss history)."""
+    params, X, Y = problem(seed_for(f"{name}-data"))
+    seed = seed_for(name)
+    rng = np.random.default_rng(seed)
+    state = rng.bit_generator.state
+    result = student.substituted.train_mlp(params, X, Y, rng=rng, **settings)
+    new_params, losses = train_result(result, params, settings["epochs"])
+    expected_params, expected_history = reference.train_mlp(
+        params, X, Y, rng=np.random.default_rng(seed), **settings)
+    label = ", ".join(f"{k}={v}" for k, v in settings.items())
+
+    def explain(with_loss: bool = False) -> str:
+        return diagnose.train_cause(params, X, Y, settings, state, new_params,
+                                    losses if with_loss else None, rng.bit_generator.state)
+
+    for key in names:
+        diagnose.close_or_explain(new_params[key], expected_params[key],
+                                  f'params["{key}"] after training with {label}', explain,
+                                  rtol=1e-6)
+    if check_loss:
+        diagnose.close_or_explain(losses, expected_history["loss"],
+                                  f'history["loss"] with {label}', lambda: explain(True),
+                                  rtol=1e-6)
+
+
+@pytest.mark.graded("train_mlp", weight=4)
+def test_plain_training_matches(student, reference, seed_for):
+    check_against_reference(student, reference, seed_for, "train-plain", BASE)
+
+
+@pytest.mark.graded("train_mlp", weight=3)
+def test_training_with_l2_matches(student, reference, seed_for):
+    check_against_reference(student, reference, seed_for, "train-l2", {**BASE, "lambda_": 0.03})
+
+
+@pytest.mark.graded("train_mlp", weight=3)
+def test_training_with_dropout_matches(student, reference, seed_for):
+    check_against_reference(student, reference, seed_for, "train-dropout",
+                            {**BASE, "keep_prob": 0.75})
+
+
+@pytest.mark.graded("train_mlp", weight=3)
+def test_training_with_l2_and_dropout_matches(student, reference, seed_for):
+    check_against_reference(student, reference, seed_for, "train-both",
+                            {**BASE, "lambda_": 0.01, "keep_prob": 0.6, "batch_size": 8})
+
+
+@pytest.mark.graded("train_mlp", weight=1)
+def test_one_batch_when_batch_size_exceeds_n(student, reference, seed_for):
+    check_against_reference(student, reference, seed_for, "train-one-batch",
+                            {**BASE, "batch_size": 64, "epochs": 2})
+
+
+@pytest.mark.graded("train_mlp", weight=1)
+def test_biases_are_not_regularized(student, reference, seed_for):
+    check_against_reference(student, reference, seed_for, "train-biases",
+                            {**BASE, "lambda_": 0.5, "epochs": 1},
+                            names=("b1", "b2", "b3"), check_loss=False)
+
+
+@pytest.mark.graded("train_mlp", weight=2)
+def test_draws_random_numbers_in_the_required_order(student, reference, seed_for):
+    settings = {**BASE, "keep_prob": 0.8, "epochs": 2}
+    params, X, Y = problem(seed_for("train-draws-data"))
+    seed = seed_for("train-draws")
+    rng = np.random.default_rng(seed)
+    student.substituted.train_mlp(params, X, Y, rng=rng, **settings)
+    expected = np.random.default_rng(seed)
+    reference.train_mlp(params, X, Y, rng=expected, **settings)
+    if rng.bit_generator.state == np.random.default_rng(seed).bit_generator.state:
+        raise Failure("train_mlp did not draw any random number from the generator passed as "
+                      "rng. Shuffle with order = rng.permutation(n) each epoch and pass the "
+                      "same rng to dropout.")
+    if rng.bit_generator.state != expected.bit_generator.state:
+        raise Failure("train_mlp drew a different amount of random numbers from rng than the "
+                      "instructions say: per epoch exactly one rng.permutation(n), and per "
+                      "batch one dropout call on A1 then one on A2 (only when keep_prob < 1), "
+                      "nothing else (no extra masks in the backward pass, no extra "
+                      "permutations).")
+
+
+@pytest.mark.graded("train_mlp", weight=2)
+def test_three_calls_of_one_epoch_equal_one_call_of_three(student, seed_for):
+    settings = {**BASE, "keep_prob": 0.9, "lambda_": 0.01}
+    params, X, Y = problem(seed_for("train-epochs-data"))
+    seed = seed_for("train-epochs")
+    at_once, _ = train_result(student.substituted.train_mlp(
+        params, X, Y, rng=np.random.default_rng(seed), **settings), params, 3)
+    rng = np.random.default_rng(seed)
+    stepped = params
+    for _ in range(3):
+        stepped, _ = train_result(student.substituted.train_mlp(
+            stepped, X, Y, rng=rng, **{**settings, "epochs": 1}), params, 1)
+    for key in PARAM_NAMES:
+        diagnose.close_or_explain(
+            stepped[key], at_once[key], f'params["{key}"] after three calls with epochs=1',
+            lambda: "training must continue from the params passed in and draw only from rng, "
+                    "so that three calls of one epoch with the same generator equal one call "
+                    "of three epochs (look for state kept between calls or a new generator "
+                    "made inside train_mlp).", rtol=1e-6)
+
+
+@pytest.mark.graded("train_mlp", weight=2)
+def test_callers_params_are_not_modified(student, seed_for):
+    params, X, Y = problem(seed_for("train-mutation-data"))
+    student.substituted.train_mlp(params, X, Y, rng=np.random.default_rng(1),
+                                  **{**BASE, "lambda_": 0.01, "keep_prob": 0.8})
+    if student.last_call.mutated:
+        raise Failure("train_mlp changed arrays passed to it in place (for example params['W1'] "
+                      "-= lr * gW1 on the caller's array, or X/Y). Copy the parameters first "
+                      "and update the copies; return them.")
+
+
+@pytest.mark.graded("train_mlp", weight=1)
+def test_history_holds_one_python_float_per_epoch(student, seed_for):
+    params, X, Y = problem(seed_for("train-history-data"))
+    result = student.substituted.train_mlp(params, X, Y, rng=np.random.default_rng(2),
+                                           **{**BASE, "epochs": 5})
+    _, losses = train_result(result, params, 5)
+    if min(losses) <= 0:
+        raise Failure('Every entry of history["loss"] is a cross-entropy (plus a penalty), so it '
+                      "should be positive.")
+
+
+# --- MNIST accuracy -------------------------------------------------------------------------
+
+
+def mnist_accuracy(student, mnist, config, nn_helpers, regularized: bool) -> None:
+    """Train on the pinned MNIST split with the lesson's settings; check the test accuracy."""
+    settings = {**config.MNIST_TRAINING, **(config.MNIST_REGULARIZED if regularized else {})}
+    params = nn_helpers.init_params(config.MNIST_LAYERS,
+                                    np.random.default_rng(config.MNIST_INIT_SEED))
+    result = student.substituted.call(
+        "train_mlp",
+        args=(params, mnist.X_train, mnist.Y_train),
+        kwargs={**settings, "rng": np.random.default_rng(config.MNIST_TRAIN_SEED)},
+        timeout=config.TRAINING_TIMEOUT_S,
+    )
+    trained, losses = train_result(result, params, settings["epochs"])
+    accuracy = nn_helpers.accuracy(trained, mnist.X_test, mnist.y_test)
+    needed = config.MNIST_MIN_ACCURACY["regularized" if regularized else "plain"]
+    if accuracy < needed:
+        label = ", ".join(f"{k}={v}" for k, v in settings.items())
+        hint = ""
+        if losses[-1] >= losses[0]:
+            hint = ("\nLikely cause: the training loss did not go down "
+                    f"({losses[0]:.4g} in the first epoch, {losses[-1]:.4g} in the last); "
+                    "check the sign of the update and the backward pass.")
+        raise Failure(f"Trained on MNIST with {label} (network {config.MNIST_LAYERS}), your "
+                      f"train_mlp reaches {accuracy:.1%} test accuracy; a correct training loop "
+                      f"reaches at least {needed:.1%}.{hint}")
+
+
+@pytest.mark.graded("train_mlp", weight=6)
+def test_mnist_accuracy_without_regularization(student, mnist, config, nn_helpers):
+    mnist_accuracy(student, mnist, config, nn_helpers, regularized=False)
+
+
+@pytest.mark.graded("train_mlp", weight=6)
+def test_mnist_accuracy_with_l2_and_dropout(student, mnist, config, nn_helpers):
+    mnist_accuracy(student, mnist, config, nn_helpers, regularized=True)

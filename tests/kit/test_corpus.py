@@ -1,0 +1,255 @@
+"""Grade the submission corpus and the sample class, and check every expected outcome.
+
+``tests/kit/corpus/expectations.json`` says, for each correct, faulty, hostile and
+malformed submission and for each student of ``samples/class``, what the grader must
+give it: full marks, points lost in exactly the faulty function, an error message, and
+for hostile submissions the damage that must not happen (a connection, a file, a
+surviving process, a leaked secret). Each folder is graded once per session with the
+real command line, ``autograder grade``, so these tests see what an instructor sees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from autograder import config
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO / "tests" / "kit" / "corpus"
+EXPECTATIONS: dict[str, dict] = json.loads((CORPUS / "expectations.json").read_text())
+FOLDERS = {
+    "correct": CORPUS / "correct",
+    "faulty": CORPUS / "faulty",
+    "hostile": CORPUS / "hostile",
+    "malformed": CORPUS / "malformed",
+    "samples/class": REPO / "samples" / "class",
+}
+FUNCTIONS = ("l2_regularization", "dropout", "train_mlp")
+POINTS: dict[str, float] = {f: float(v) for f, v in config.load().POINTS.items()}
+LISTEN_PORT = 47613          # the port hostile/network_connect.py tries
+SECRET_NAME = "CORPUS_SECRET_TOKEN"
+SECRET_VALUE = "corpus-secret-4242"
+PWNED_NAME = "pwned_by_student"
+GRADE_TIMEOUT_S = 3600
+
+
+@dataclass
+class Graded:
+    """What one ``autograder grade`` run of a folder produced, plus what it left behind."""
+
+    out: Path
+    returncode: int
+    log: str
+    rows: dict[str, dict[str, str]]
+    connections: list[str] | None          # None when the listener port was busy
+    pwned_files: list[Path]
+    marker_processes: dict[str, list[int]] = field(default_factory=dict)
+
+    def results(self, student: str) -> dict:
+        return json.loads((self.out / student / "results.json").read_text())
+
+    def feedback(self, student: str) -> str:
+        path = self.out / student / "feedback.md"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+class Listener:
+    """A TCP listener on 127.0.0.1 that records every connection made to it."""
+
+    def __init__(self, port: int) -> None:
+        self.connections: list[str] = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, address = self.sock.accept()
+            except OSError:
+                continue
+            self.connections.append(f"{address[0]}:{address[1]}")
+            conn.close()
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+def _watched_dirs() -> list[Path]:
+    """Where a sandbox escape would leave files: the project, the corpus, /tmp, home."""
+    dirs = {REPO, Path("/tmp"), Path.home(), Path("/root"), *FOLDERS.values()}
+    dirs.update(FOLDERS["hostile"].parents)
+    return sorted(d for d in dirs if d.is_dir())
+
+
+def _pwned_files() -> list[Path]:
+    return [d / PWNED_NAME for d in _watched_dirs() if (d / PWNED_NAME).exists()]
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Pids of live processes whose command line contains ``marker``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in cmdline:
+            pids.append(int(proc.name))
+    return pids
+
+
+def _markers() -> set[str]:
+    return {spec["no_process_marker"] for spec in EXPECTATIONS["hostile"].values()
+            if "no_process_marker" in spec}
+
+
+def _grade(folder: Path, out: Path) -> Graded:
+    for leftover in _pwned_files():
+        leftover.unlink()
+    try:
+        listener: Listener | None = Listener(LISTEN_PORT)
+    except OSError:
+        listener = None
+    env = {**os.environ, SECRET_NAME: SECRET_VALUE, "CORPUS_LISTEN_PORT": str(LISTEN_PORT)}
+    jobs = str(max(1, min(2, os.cpu_count() or 1)))
+    command = [sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out),
+               "--jobs", jobs]
+    try:
+        done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
+                              errors="replace", timeout=GRADE_TIMEOUT_S, check=False)
+    finally:
+        if listener is not None:
+            listener.close()
+    markers: dict[str, list[int]] = {}
+    deadline = time.monotonic() + 5  # let the kernel finish tearing the sandboxes down
+    while True:
+        markers = {m: _processes_with(m) for m in _markers()}
+        if not any(markers.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    rows: dict[str, dict[str, str]] = {}
+    gradebook = out / "gradebook.csv"
+    if gradebook.exists():
+        with gradebook.open(newline="") as handle:
+            rows = {row["student"]: row for row in csv.DictReader(handle)}
+    return Graded(out=out, returncode=done.returncode, log=done.stdout + done.stderr,
+                  rows=rows, connections=None if listener is None else listener.connections,
+                  pwned_files=_pwned_files(), marker_processes=markers)
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Graded]]:
+    """Grade a corpus folder on first use and return the same run afterwards."""
+    runs: dict[str, Graded] = {}
+
+    def get(folder: str) -> Graded:
+        if folder not in runs:
+            out = tmp_path_factory.mktemp(folder.replace("/", "_"))
+            runs[folder] = _grade(FOLDERS[folder], out)
+        return runs[folder]
+
+    yield get
+    for leftover in _pwned_files():
+        leftover.unlink()
+    for pids in (pid for run in runs.values() for pid in run.marker_processes.values()):
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, 9)
+
+
+def _cases() -> list[tuple[str, str]]:
+    return [(folder, student) for folder in FOLDERS for student in EXPECTATIONS[folder]]
+
+
+def _free_memory_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024**2
+    return 0.0
+
+
+@pytest.mark.parametrize("folder", list(FOLDERS))
+def test_grading_completes_for_every_submission(
+    graded: Callable[[str], Graded], folder: str
+) -> None:
+    run = graded(folder)
+    assert run.returncode == 0, run.log[-3000:]
+    expected = set(EXPECTATIONS[folder])
+    assert set(run.rows) == expected, (
+        f"gradebook students differ from expectations.json: missing "
+        f"{sorted(expected - set(run.rows))}, unexpected {sorted(set(run.rows) - expected)}"
+    )
+
+
+@pytest.mark.parametrize(("folder", "student"), _cases(), ids=lambda v: v.replace("/", "_"))
+def test_outcome(graded: Callable[[str], Graded], folder: str, student: str) -> None:
+    spec = EXPECTATIONS[folder][student]
+    run = graded(folder)
+    assert student in run.rows, f"{student} is missing from the gradebook:\n{run.log[-2000:]}"
+    row = run.rows[student]
+    results = run.results(student)
+    feedback = run.feedback(student)
+    scores = {f: float(row[f]) for f in FUNCTIONS}
+    summary = f"{student}: {scores}, error={row['error']!r}"
+    assert float(row["max_score"]) == pytest.approx(sum(POINTS.values()))
+    assert float(results["score"]) == pytest.approx(float(row["score"]), abs=0.01)
+    assert all({"name", "score", "max_score", "output"} <= set(t) for t in results["tests"])
+
+    memory_ok = _free_memory_gib() >= spec.get("needs_free_memory_gib", 0)
+    if memory_ok:
+        if spec.get("full_marks"):
+            assert float(row["score"]) == pytest.approx(float(row["max_score"])), summary
+        if "score" in spec:
+            assert float(row["score"]) == pytest.approx(spec["score"], abs=0.01), summary
+        for function in spec.get("loses_in", []):
+            assert scores[function] < POINTS[function] - 1e-6, f"{function} kept full: {summary}"
+        for function in spec.get("keeps_full", []):
+            assert scores[function] == pytest.approx(POINTS[function]), (
+                f"{function} lost points: {summary}"
+            )
+    if "error" in spec:
+        assert row["error"] == spec["error"], summary
+    if "error_regex" in spec:
+        assert re.search(spec["error_regex"], row["error"], re.IGNORECASE), summary
+    if "feedback_regex" in spec:
+        assert re.search(spec["feedback_regex"], feedback, re.IGNORECASE), feedback[:2000]
+
+    text = json.dumps(results) + feedback
+    for forbidden in [*spec.get("output_excludes", []), SECRET_VALUE]:
+        assert forbidden not in text, f"{student}: {forbidden!r} reached the results"
+    if "max_results_json_kb" in spec:
+        size = (run.out / student / "results.json").stat().st_size
+        assert size <= spec["max_results_json_kb"] * 1024, f"results.json is {size} bytes"
+    if "no_process_marker" in spec:
+        marker = spec["no_process_marker"]
+        assert not run.marker_processes.get(marker), f"processes survived: {marker}"
+    if spec.get("no_file_named"):
+        assert not run.pwned_files, f"files written outside the sandbox: {run.pwned_files}"
+    if spec.get("no_connection"):
+        if run.connections is None:
+            pytest.skip(f"port {LISTEN_PORT} was busy; the connection check did not run")
+        assert run.connections == [], f"connections reached the host: {run.connections}"
