@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import sys
 from types import ModuleType
 
 from autograder.config import Config
@@ -13,9 +14,14 @@ from autograder.paths import HELPERS_FILE
 
 @functools.cache
 def helpers() -> ModuleType:
-    """The student helpers module ``nn_helpers``, loaded into the trusted process."""
+    """The kit's own ``nn_helpers``, loaded into the trusted process from its file.
+
+    It is registered as ``sys.modules["nn_helpers"]`` so that the reference's
+    ``from nn_helpers import ...`` finds this file, whatever else is on ``sys.path``.
+    """
     spec = importlib.util.spec_from_file_location("nn_helpers", HELPERS_FILE)
     module = importlib.util.module_from_spec(spec)
+    sys.modules["nn_helpers"] = module
     spec.loader.exec_module(module)
     return module
 

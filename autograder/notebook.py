@@ -8,9 +8,8 @@ are not executed; every skipped piece is listed so the feedback can say so.
 from __future__ import annotations
 
 import ast
+import builtins
 from dataclasses import dataclass, field
-
-import nbformat
 
 _KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -27,8 +26,12 @@ class ExtractedModule:
     skipped: list[str] = field(default_factory=list)
 
 
-def _is_constant(node: ast.AST) -> bool:
-    """A literal, or a dotted name such as ``np.float64``."""
+def _is_constant(node: ast.AST, bound: set[str]) -> bool:
+    """A literal, or a dotted name such as ``np.float64`` whose root a kept line binds.
+
+    A name bound only by skipped code (``best = params`` after a skipped training run)
+    is not a constant: keeping it would make the import fail.
+    """
     try:
         ast.literal_eval(node)
         return True
@@ -36,18 +39,31 @@ def _is_constant(node: ast.AST) -> bool:
         pass
     while isinstance(node, ast.Attribute):
         node = node.value
-    return isinstance(node, ast.Name)
+    return isinstance(node, ast.Name) and (node.id in bound or hasattr(builtins, node.id))
 
 
-def _keep(node: ast.stmt) -> bool:
+def _keep(node: ast.stmt, bound: set[str]) -> bool:
     if isinstance(node, _KEPT):
         return True
     if isinstance(node, ast.Assign):
-        return all(isinstance(t, ast.Name) for t in node.targets) and _is_constant(node.value)
+        return (all(isinstance(t, ast.Name) for t in node.targets)
+                and _is_constant(node.value, bound))
     if isinstance(node, ast.AnnAssign):
         return isinstance(node.target, ast.Name) and (
-            node.value is None or _is_constant(node.value))
+            node.value is None or _is_constant(node.value, bound))
     return False
+
+
+def _bind(node: ast.stmt, bound: set[str]) -> None:
+    """Add the names a kept statement defines to ``bound``."""
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        bound.add(node.name)
+    elif isinstance(node, ast.Assign):
+        bound.update(target.id for target in node.targets)
+    elif isinstance(node, ast.AnnAssign):
+        bound.add(node.target.id)
 
 
 def _first_line(lines: list[str], node: ast.stmt) -> str:
@@ -66,7 +82,7 @@ def _strip_magics(source: str) -> tuple[str, list[int]]:
     return "\n".join(lines), blanked
 
 
-def _cell_source(number: int, source: str, skipped: list[str]) -> str:
+def _cell_source(number: int, source: str, skipped: list[str], bound: set[str]) -> str:
     if source.lstrip().startswith("%%"):
         skipped.append(f"cell {number}: a cell magic ({source.split()[0]}) - not run")
         return ""
@@ -84,7 +100,8 @@ def _cell_source(number: int, source: str, skipped: list[str]) -> str:
     lines = text.splitlines()
     kept = []
     for node in tree.body:
-        if _keep(node):
+        if _keep(node, bound):
+            _bind(node, bound)
             start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
             kept.append("\n".join(lines[start - 1 : node.end_lineno]))
         else:
@@ -95,6 +112,8 @@ def _cell_source(number: int, source: str, skipped: list[str]) -> str:
 
 def extract(raw: bytes) -> ExtractedModule:
     """Read notebook bytes and build the module of its definitions."""
+    import nbformat  # imported here: it takes over a second, and most submissions are .py
+
     try:
         notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
         nbformat.validate(notebook)
@@ -108,10 +127,11 @@ def extract(raw: bytes) -> ExtractedModule:
             "and submit again") from error
     skipped: list[str] = []
     parts = []
+    bound: set[str] = set()
     for number, cell in enumerate(notebook.cells, start=1):
         if cell.cell_type != "code":
             continue
-        body = _cell_source(number, cell.source, skipped)
+        body = _cell_source(number, cell.source, skipped, bound)
         if body:
             parts.append(f"# --- notebook cell {number} ---\n{body}\n")
     return ExtractedModule("\n\n".join(parts), skipped)

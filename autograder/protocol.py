@@ -52,7 +52,7 @@ def _encode(value: Any, buffers: list[bytes], generators: list, depth: int) -> A
     if value is None or type(value) in (bool, int, float, str):
         return value
     if isinstance(value, np.ndarray):
-        array = np.ascontiguousarray(value)
+        array = np.asarray(value)
         if array.dtype.kind not in ALLOWED_DTYPE_KINDS or array.dtype.fields is not None:
             return {"$unsupported": f"numpy array of dtype {array.dtype}"}
         buffers.append(array.tobytes())
@@ -69,9 +69,9 @@ def _encode(value: Any, buffers: list[bytes], generators: list, depth: int) -> A
         return {"$scalar": value.dtype.str, "value": item}
     if isinstance(value, np.random.Generator):
         generators.append(value)
-        return {"$generator": value.bit_generator.state}
+        return {"$generator": _encode(value.bit_generator.state, buffers, generators, depth + 1)}
     if isinstance(value, GeneratorState):
-        return {"$generator": value.state}
+        return {"$generator": _encode(value.state, buffers, generators, depth + 1)}
     if type(value) in (list, tuple):
         items = [_encode(item, buffers, generators, depth + 1) for item in value]
         return items if type(value) is list else {"$tuple": items}
@@ -129,7 +129,7 @@ def _decode(value: Any, buffers: list[bytes], depth: int) -> Any:
             raise ProtocolError("malformed dict")
         return {str(k): _decode(v, buffers, depth + 1) for k, v in value["$dict"].items()}
     if "$generator" in value:
-        return GeneratorState(_checked_state(value["$generator"]))
+        return GeneratorState(_checked_state(_decode(value["$generator"], buffers, depth + 1)))
     if "$unsupported" in value:
         return Unsupported(str(value["$unsupported"])[:200])
     raise ProtocolError("malformed value")

@@ -179,6 +179,8 @@ class WorkerProcess:
             self.kill()
             return "it closed its connection to the grader"
         self.kill()
+        if self.mode == sandbox.BUBBLEWRAP and 128 < code < 128 + signal.NSIG:
+            code = 128 - code  # bwrap exits with 128 + N when its child dies of signal N
         if code < 0 and -code in _SIGNAL_REASONS:
             return _SIGNAL_REASONS[-code]
         if code < 0:

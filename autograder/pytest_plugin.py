@@ -86,8 +86,12 @@ class GradingPlugin:
             if marker is None or not marker.args or marker.args[0] not in FUNCTIONS:
                 raise pytest.UsageError(f"{item.nodeid} lacks @pytest.mark.graded(function)")
 
+    def _proxies(self) -> list[StudentProxy]:
+        return [self._student, self._student.substituted]
+
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        self._student.last_call = CallRecord()
+        for proxy in self._proxies():
+            proxy.last_call = CallRecord()
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -117,6 +121,5 @@ class GradingPlugin:
         else:
             result.message = GRADER_ERROR
             result.grader_error = "".join(traceback.format_exception(error))[-4000:]
-        if self._student.last_call.output:
-            result.output = self._student.last_call.output
+        result.output = "".join(proxy.last_call.output for proxy in self._proxies())
         return result

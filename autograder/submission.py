@@ -10,8 +10,10 @@ submission unusable are found here, in the trusted process, without running it.
 from __future__ import annotations
 
 import ast
+import io
 import re
 import shutil
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,7 @@ MODULE_FILE = "regularization.py"
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 MAX_FOLDER_BYTES = 20 * 1024 * 1024
 _SUFFIXES = (".py", ".ipynb")
+_COOKIE = re.compile(r"^([ \t\f]*#.*?coding[:=][ \t]*)[-\w.]+")
 
 
 class UnusableSubmission(ValueError):
@@ -49,10 +52,16 @@ def discover(folder: Path) -> list[tuple[str, Path]]:
                if not p.name.startswith((".", "_")) and not p.is_symlink()
                and (p.is_dir() or p.suffix in _SUFFIXES)]
     stems = [p.stem if p.is_file() else p.name for p in entries]
-    named = []
+    named: list[tuple[str, Path]] = []
+    used: set[str] = set()
     for path, stem in zip(entries, stems, strict=True):
-        name = stem if stems.count(stem) == 1 else f"{stem}_{path.suffix.lstrip('.')}"
-        named.append((re.sub(r"[^\w.-]", "_", name), path))
+        kind = path.suffix.lstrip(".") if path.is_file() else "folder"
+        name = re.sub(r"[^\w.-]", "_", stem if stems.count(stem) == 1 else f"{stem}_{kind}")
+        unique, number = name, 2
+        while unique in used:
+            unique, number = f"{name}_{number}", number + 1
+        used.add(unique)
+        named.append((unique, path))
     return sorted(named)
 
 
@@ -67,11 +76,19 @@ def _decode_python(raw: bytes, label: str) -> str:
         raise UnusableSubmission(f"{label} is larger than {MAX_SOURCE_BYTES // 1024} KB; "
                                  "submit only your code.")
     try:
-        return raw.decode("utf-8-sig")
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    except SyntaxError:  # an unknown encoding in the coding cookie
+        encoding = "utf-8-sig"
+    try:
+        text = raw.decode(encoding)
     except UnicodeDecodeError as error:
         raise UnusableSubmission(
             f"{label} is not saved as UTF-8 text (byte {error.start} cannot be read). In your "
             "editor choose 'Save with encoding: UTF-8' and submit again.") from None
+    head = text.split("\n", 2)
+    for number in range(min(2, len(head))):  # the staged copy is UTF-8; keep line numbers
+        head[number] = _COOKIE.sub(r"\g<1>utf-8", head[number], count=1)
+    return "\n".join(head)
 
 
 def _check_syntax(source: str, label: str) -> None:
@@ -104,16 +121,16 @@ def _module_source(path: Path, label: str) -> tuple[str, list[str]]:
     return source, notes
 
 
-def _find_module(folder: Path) -> Path:
+def _find_module(folder: Path, shown: str) -> Path:
     candidates = [folder / f"regularization{suffix}" for suffix in _SUFFIXES]
     present = [c for c in candidates if c.is_file() and not c.is_symlink()]
     if len(present) == 2:
         raise UnusableSubmission(
-            f"folder {folder.name} holds both regularization.py and regularization.ipynb; "
+            f"folder {shown} holds both regularization.py and regularization.ipynb; "
             "keep only the one you want graded.")
     if not present:
         raise UnusableSubmission(
-            f"folder {folder.name} has no regularization.py or regularization.ipynb. Put your "
+            f"folder {shown} has no regularization.py or regularization.ipynb. Put your "
             "solution in a file with that name.")
     return present[0]
 
@@ -165,7 +182,7 @@ def stage(name: str, path: Path, workdir: Path) -> StagedSubmission:
     if path.is_dir():
         kind = "folder"
         _copy_folder(path, staged_stage.submission, notes)
-        module_path = _find_module(staged_stage.submission)
+        module_path = _find_module(staged_stage.submission, path.name)
         label = f"{path.name}/{module_path.name}"
     else:
         kind = path.suffix.lstrip(".")

@@ -157,7 +157,7 @@ def test_callers_params_are_not_modified(student, seed_for):
     params, X, Y = problem(seed_for("train-mutation-data"))
     student.substituted.train_mlp(params, X, Y, rng=np.random.default_rng(1),
                                   **{**BASE, "lambda_": 0.01, "keep_prob": 0.8})
-    if student.last_call.mutated:
+    if student.substituted.last_call.mutated:
         raise Failure("train_mlp changed arrays passed to it in place (for example params['W1'] "
                       "-= lr * gW1 on the caller's array, or X/Y). Copy the parameters first "
                       "and update the copies; return them.")

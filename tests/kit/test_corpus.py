@@ -215,6 +215,7 @@ def test_outcome(graded: Callable[[str], Graded], folder: str, student: str) -> 
     feedback = run.feedback(student)
     scores = {f: float(row[f]) for f in FUNCTIONS}
     summary = f"{student}: {scores}, error={row['error']!r}"
+    assert results["extra_data"].get("grader_errors", 0) == 0, f"grader-side errors: {summary}"
     assert float(row["max_score"]) == pytest.approx(sum(POINTS.values()))
     assert float(results["score"]) == pytest.approx(float(row["score"]), abs=0.01)
     assert all({"name", "score", "max_score", "output"} <= set(t) for t in results["tests"])

@@ -334,12 +334,12 @@ def test_train_follows_the_assignment_step_by_step(student, extra):
     state = np.random.default_rng(TRAIN_SEED).bit_generator.state
     uses = [name for name, used in (("dropout", settings["keep_prob"] < 1),
                                     ("l2_regularization", settings["lambda_"] > 0)) if used]
-    note = (f" (train_mlp calls your {' and '.join(uses)}: if a test of those fails, fix that "
-            "first.)" if uses else "")
+    note = (f"train_mlp calls your {' and '.join(uses)}: if a test of those fails, fix that "
+            "first. Otherwise: " if uses else "")
 
     def explain(loss: list[float] | None = None) -> str:
-        return diagnose.train_cause(params, X, Y, settings, state, new_params, loss,
-                                    state_after) + note
+        return note + diagnose.train_cause(params, X, Y, settings, state, new_params, loss,
+                                           state_after)
 
     for name, value in expected_params.items():
         diagnose.close_or_explain(
