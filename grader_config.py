@@ -24,7 +24,7 @@ CPU_TIME_LIMIT_S = 1200        # CPU seconds of one worker process
 MAX_PROCESSES = 32             # processes and threads the worker may own
 MAX_FILE_SIZE_MB = 16          # largest file the worker may write (its /tmp only)
 OUTPUT_LIMIT_KB = 16           # student stdout/stderr kept per submission
-SANDBOX_UID_BASE = 61000       # when grading as root, worker slot k runs as uid BASE + k
+SANDBOX_UID_BASE = 61000       # as root, slot k's two workers run as uids BASE+2k, BASE+2k+1
 
 # --- Randomness ---------------------------------------------------------------
 # Seeds of the suites; per-test seeds are derived from these and the test name.

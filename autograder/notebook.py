@@ -71,23 +71,27 @@ def _first_line(lines: list[str], node: ast.stmt) -> str:
     return text if len(text) <= 70 else text[:67] + "..."
 
 
-def _strip_magics(source: str) -> tuple[str, list[int]]:
-    """Blank out IPython magic and shell lines; return the text and their line numbers."""
-    lines = source.splitlines()
-    blanked = []
-    for number, line in enumerate(lines, start=1):
-        if line.lstrip().startswith(("%", "!")):
-            lines[number - 1] = ""
-            blanked.append(number)
-    return "\n".join(lines), blanked
+def _is_ipython_call(node: ast.stmt) -> bool:
+    """A statement IPython wrote for a magic or shell line (``get_ipython().system(...)``)."""
+    value = node.value if isinstance(node, ast.Expr | ast.Assign) else None
+    return isinstance(value, ast.Call) and ast.unparse(value.func).startswith("get_ipython()")
+
+
+def _describe_skipped(node: ast.stmt, lines: list[str]) -> str:
+    if _is_ipython_call(node):
+        return "a magic (%...) or shell command (!...) - not run"
+    return f"`{_first_line(lines, node)}` - top-level code, not run when grading"
 
 
 def _cell_source(number: int, source: str, skipped: list[str], bound: set[str]) -> str:
+    from IPython.core.inputtransformer2 import TransformerManager
+
     if source.lstrip().startswith("%%"):
         skipped.append(f"cell {number}: a cell magic ({source.split()[0]}) - not run")
         return ""
-    text, magics = _strip_magics(source)
-    skipped += [f"cell {number}, line {n}: a magic or shell line - not run" for n in magics]
+    # IPython's own transformer turns magics and shell lines into get_ipython() calls
+    # (line numbers kept), which are then skipped like any other top-level code.
+    text = TransformerManager().transform_cell(source)
     try:
         tree = ast.parse(text)
     except SyntaxError as error:
@@ -105,8 +109,7 @@ def _cell_source(number: int, source: str, skipped: list[str], bound: set[str]) 
             start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
             kept.append("\n".join(lines[start - 1 : node.end_lineno]))
         else:
-            skipped.append(f"cell {number}, line {node.lineno}: `{_first_line(lines, node)}` - "
-                           "top-level code, not run when grading")
+            skipped.append(f"cell {number}, line {node.lineno}: {_describe_skipped(node, lines)}")
     return "\n\n".join(kept)
 
 

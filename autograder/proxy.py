@@ -185,6 +185,9 @@ class WorkerProcess:
             return _SIGNAL_REASONS[-code]
         if code < 0:
             return f"it was stopped by signal {-code}"
+        if self.mode == sandbox.BUBBLEWRAP and code in (126, 127):
+            return ("the process running your code could not start; an earlier call may have "
+                    "left too many processes running")
         return (f"the process exited with status {code}; does your code call sys.exit(), "
                 "exit() or os._exit()? Remove those calls.")
 
@@ -212,7 +215,8 @@ class StudentProxy:
 
     def __init__(self, stage: sandbox.Stage, config: Config, *, slot: int = 0,
                  mode: str | None = None, substitute: bool = False,
-                 budget: Budget | None = None, output: OutputLog | None = None) -> None:
+                 budget: Budget | None = None, output: OutputLog | None = None,
+                 parent: StudentProxy | None = None) -> None:
         self.config = config
         self.mode = mode or sandbox.isolation()
         self.budget = budget or Budget(float(config.SUBMISSION_TIMEOUT_S))
@@ -222,9 +226,10 @@ class StudentProxy:
         self.last_call = CallRecord()
         self._load_problem: StudentCodeProblem | None = None
         self._timeouts: dict[str, int] = {}
+        self.parent = parent
         self.substituted = (None if substitute else StudentProxy(
             stage, config, slot=slot, mode=self.mode, substitute=True, budget=self.budget,
-            output=self.output))
+            output=self.output, parent=self))
 
     def __getattr__(self, name: str):
         if name in FUNCTIONS:
@@ -238,6 +243,8 @@ class StudentProxy:
         """
         if self._load_problem is not None:
             raise self._load_problem
+        if self.parent is not None and self.parent._load_problem is not None:
+            raise self.parent._load_problem  # the same source; do not wait for it twice
         if self.worker.alive and self.worker.load_reply is not None:
             return self.worker.load_reply
         started = time.monotonic()

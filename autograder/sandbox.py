@@ -149,7 +149,9 @@ def worker_command(stage: Stage, fds: tuple[int, int], substitute: bool, slot: i
         command += ["--setenv", key, value]
     command.append("--")
     if os.geteuid() == 0:
-        uid = str(int(config.SANDBOX_UID_BASE) + slot)
+        # Each worker of each slot has a uid of its own, so that processes one worker
+        # leaves behind never count against another worker's process limit.
+        uid = str(int(config.SANDBOX_UID_BASE) + 2 * slot + int(substitute))
         command += ["setpriv", "--reuid", uid, "--regid", uid, "--clear-groups",
                     "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
     return command + [sys.executable, "-E", "-s", "-B", str(SANDBOX_ROOT / "runtime/worker.py"),

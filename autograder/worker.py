@@ -24,6 +24,7 @@ import numpy as np
 import protocol
 
 MODULE_NAME = "regularization"
+_TOBYTES = np.ndarray.tobytes  # taken before any student code runs
 OUTPUT_CAP = 64 * 1024
 
 
@@ -118,10 +119,12 @@ def _mutated(before: dict, args, kwargs) -> list[str]:
     for path, old in before.items():
         new = after.get(path)
         if isinstance(old, np.ndarray):
+            # Raw bytes, not np.array_equal: student code may have replaced numpy's functions.
             same = (
                 isinstance(new, np.ndarray)
                 and new.shape == old.shape
-                and np.array_equal(new, old, equal_nan=old.dtype.kind in "fc")
+                and new.dtype == old.dtype
+                and _TOBYTES(new) == _TOBYTES(old)
             )
         else:
             same = new == old

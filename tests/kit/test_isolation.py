@@ -54,7 +54,7 @@ MEMORY_LIMIT_MB = 1024
 MAX_PROCESSES = 32
 # Sandbox uids of this session only, so that other grading runs on the machine are not
 # mistaken for survivors (and never touched).
-UID_BASE = 62000 + (os.getpid() % 500) * 8
+UID_BASE = 62000 + (os.getpid() % 500) * 8  # room for 2 slots x 2 workers
 CONTRACT = textwrap.dedent('''
     import numpy as np
 
@@ -139,9 +139,9 @@ def _wait_gone(marker: str | None = None, uid: int | None = None, seconds: float
     return left
 
 
-def _sandbox_uid(slot: int = SLOT) -> int | None:
+def _sandbox_uid(slot: int = SLOT, substitute: bool = False) -> int | None:
     """The uid a worker of ``slot`` runs as, when the grader is root (else its own uid)."""
-    return UID_BASE + slot if os.geteuid() == 0 else None
+    return UID_BASE + 2 * slot + int(substitute) if os.geteuid() == 0 else None
 
 
 def _weights() -> list[np.ndarray]:
@@ -490,7 +490,8 @@ def hostile_batch(tmp_path_factory: pytest.TempPathFactory) -> dict:
                           cwd=base)
     survivors: list[int] = []
     if os.geteuid() == 0:  # every process the submissions started ran as these uids
-        survivors = [pid for slot in range(2) for pid in _wait_gone(uid=_sandbox_uid(slot))]
+        survivors = [pid for slot in range(2) for substitute in (False, True)
+                     for pid in _wait_gone(uid=_sandbox_uid(slot, substitute))]
     else:  # without root, the corpus's own markers are what identifies them
         deadline = time.monotonic() + 5
         while (survivors := _processes("corpus-daemon-marker")

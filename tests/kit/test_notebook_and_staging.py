@@ -85,16 +85,17 @@ def test_extraction_keeps_definitions_and_skips_top_level_code() -> None:
 
 def test_magics_and_shell_lines_are_skipped_with_their_line() -> None:
     raw = _notebook(
-        ("code", "%matplotlib inline\nimport numpy as np\n!pip install torch\n  %load_ext x\n"
-                 "def f():\n    return 1"),
+        ("code", "%matplotlib inline\nimport numpy as np\n!pip install torch\n%load_ext x\n"
+                 "TEXT = '''\n%not a magic inside a string\n'''\ndef f():\n    return 1"),
     )
     extracted = notebook.extract(raw)
     assert "matplotlib" not in extracted.source and "pip" not in extracted.source
     assert "def f():" in extracted.source and "import numpy as np" in extracted.source
+    assert "%not a magic inside a string" in extracted.source
     assert extracted.skipped == [
-        "cell 1, line 1: a magic or shell line - not run",
-        "cell 1, line 3: a magic or shell line - not run",
-        "cell 1, line 4: a magic or shell line - not run",
+        "cell 1, line 1: a magic (%...) or shell command (!...) - not run",
+        "cell 1, line 3: a magic (%...) or shell command (!...) - not run",
+        "cell 1, line 4: a magic (%...) or shell command (!...) - not run",
     ]
 
 
@@ -213,7 +214,7 @@ def test_stage_notebook(tmp_path: Path) -> None:
     staged_source = (staged.stage.submission / "regularization.py").read_text()
     assert {"l2_regularization", "dropout", "train_mlp"} <= _names(staged_source)
     assert "matplotlib" not in staged_source
-    assert staged.notes == ["cell 1, line 1: a magic or shell line - not run",
+    assert staged.notes == ["cell 1, line 1: a magic (%...) or shell command (!...) - not run",
                             "cell 3, line 1: `train_mlp(None, None, None)` - top-level code, "
                             "not run when grading"]
 
