@@ -33,7 +33,11 @@ def _isolation(require_sandbox: bool) -> str:
 
 
 def _default_target() -> Path:
-    return STUB_FILE if STUB_FILE.exists() else NOTEBOOK_FILE
+    """regularization.py (or .ipynb) in the current folder, else the assignment's own."""
+    for candidate in (Path(STUB_FILE.name), Path(NOTEBOOK_FILE.name), STUB_FILE):
+        if candidate.exists():
+            return candidate
+    return NOTEBOOK_FILE
 
 
 def check(args: argparse.Namespace) -> int:
@@ -97,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     check_parser = commands.add_parser("check", help="run the public tests on your work")
     check_parser.add_argument("path", nargs="?", help="regularization.py, .ipynb or folder "
-                              "(default: the assignment's regularization.py)")
+                              "(default: regularization.py or .ipynb in the current folder, "
+                              "else the assignment's regularization.py)")
     check_parser.set_defaults(run=check)
     grade_parser = commands.add_parser("grade", help="grade a folder of submissions")
     grade_parser.add_argument("submissions", help="folder with one file or folder per student")

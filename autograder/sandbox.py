@@ -91,6 +91,8 @@ def _namespace_flags() -> list[str]:
 def _runtime_binds() -> list[str]:
     """Read-only binds for the system libraries, the Python runtime and site-packages."""
     args: list[str] = ["--ro-bind", "/usr", "/usr"]
+    if Path("/etc/fonts").is_dir():  # matplotlib's font lookup complains without it
+        args += [*_readable_parents(Path("/etc/fonts")), "--ro-bind", "/etc/fonts", "/etc/fonts"]
     for name in ("lib", "lib64", "lib32", "bin", "sbin"):
         path = Path("/") / name
         if path.is_symlink():
