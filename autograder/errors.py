@@ -11,6 +11,11 @@ class Failure(AssertionError):
     """A graded check failed; ``str(self)`` is written for the student."""
 
 
+def _subject(function: str) -> str:
+    """``dropout`` becomes "`dropout`"; "importing your submission" becomes "Importing ..."."""
+    return f"`{function}`" if function.isidentifier() else function[:1].upper() + function[1:]
+
+
 class StudentCodeProblem(Exception):
     """Base class for problems inside the student's code, reported to the student as they are."""
 
@@ -31,8 +36,9 @@ class StudentRaised(StudentCodeProblem):
 
     def student_message(self) -> str:
         if self.type_name == "NotImplementedError":
-            return f"`{self.function}` is not implemented yet (it raises NotImplementedError)."
-        text = f"`{self.function}` raised {self.type_name}: {self.message}"
+            return f"{_subject(self.function)} is not implemented yet (it raises " \
+                   "NotImplementedError)."
+        text = f"{_subject(self.function)} raised {self.type_name}: {self.message}"
         if self.student_traceback:
             text += "\nWhere it happened in your code:\n" + self.student_traceback
         return text
@@ -45,8 +51,8 @@ class StudentTimeout(StudentCodeProblem):
         self.function = function
         self.seconds = seconds
         super().__init__(
-            f"`{function}` did not finish within {seconds:g} s and was stopped. Look for an "
-            "endless loop, or a loop over single elements where a vectorised numpy "
+            f"{_subject(function)} did not finish within {seconds:g} s and was stopped. Look "
+            "for an endless loop, or a loop over single elements where a vectorised numpy "
             "operation would do."
         )
 
@@ -57,8 +63,8 @@ class StudentCrashed(StudentCodeProblem):
     def __init__(self, function: str, reason: str):
         self.function = function
         self.reason = reason
-        super().__init__(f"While running `{function}`, your code stopped the grading process: "
-                         f"{reason}")
+        action = f"running `{function}`" if function.isidentifier() else function
+        super().__init__(f"While {action}, your code stopped the grading process: {reason}")
 
 
 class SubmissionUnusable(StudentCodeProblem):

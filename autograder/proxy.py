@@ -53,10 +53,17 @@ class OutputLog:
     def drain(self, stream) -> None:
         """Read ``stream`` to its end (run in a thread), keeping what fits."""
         for chunk in iter(lambda: stream.read1(65536), b""):
-            with self._lock:
-                room = self.cap - len(self.kept)
-                self.kept += chunk[: max(room, 0)]
-                self.dropped += max(0, len(chunk) - max(room, 0))
+            self._keep(chunk)
+
+    def add(self, text: str) -> None:
+        """Keep ``text`` (output the worker captured itself) as if it had been drained."""
+        self._keep(text.encode("utf-8", errors="replace"))
+
+    def _keep(self, chunk: bytes) -> None:
+        with self._lock:
+            room = self.cap - len(self.kept)
+            self.kept += chunk[: max(room, 0)]
+            self.dropped += max(0, len(chunk) - max(room, 0))
 
     def text(self) -> str:
         """The kept output as text, with a note when some was dropped."""
@@ -119,6 +126,8 @@ class WorkerProcess:
         threading.Thread(target=self.output.drain, args=(self.process.stdout,),
                          daemon=True).start()
         self.load_reply = self._receive(b"", "importing your submission", timeout)
+        if not self.substitute:  # both workers import the same code; show its output once
+            self.output.add(str(self.load_reply.get("output", "")))
         return self.load_reply
 
     @property
@@ -291,7 +300,7 @@ class StudentProxy:
         finally:
             self.budget.used += time.monotonic() - started
         self.last_call = CallRecord(function, _string_list(reply.get("mutated")),
-                                    str(reply.get("output", ""))[:65536],
+                                    _capped(str(reply.get("output", "")), self.output.cap),
                                     time.monotonic() - started)
         if reply.get("status") == "raised":
             raise _raised(function, reply, functions.get(function))
@@ -319,6 +328,13 @@ class StudentProxy:
         self.worker.kill()
         if self.substituted is not None:
             self.substituted.close()
+
+
+def _capped(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[... {len(text) - limit} more characters of output not kept]"
 
 
 def _string_list(value: Any) -> list[str]:
