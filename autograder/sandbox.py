@@ -17,7 +17,6 @@ import os
 import resource
 import shutil
 import signal
-import site
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from autograder.config import Config
 BUBBLEWRAP = "bubblewrap"
 PROCESS = "process"
 SANDBOX_ROOT = Path("/sandbox")
+SANDBOX_VENV = SANDBOX_ROOT / "venv"
 _PR_SET_PDEATHSIG = 1
 _WORKER_ENV = {
     "PATH": "/usr/bin:/bin",
@@ -99,14 +99,25 @@ def _runtime_binds() -> list[str]:
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
-    roots = {Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).parent}
-    roots |= {Path(p) for p in site.getsitepackages() if Path(p).is_dir()}
-    for root in sorted(roots, key=lambda p: len(p.parts)):
-        if not str(root).startswith("/usr/") and not any(
-            root != other and root.is_relative_to(other) for other in roots
-        ):
-            args += _readable_parents(root) + ["--ro-bind", str(root), str(root)]
+    base = Path(sys.base_prefix)
+    if not str(base).startswith("/usr/"):
+        args += [*_readable_parents(base), "--ro-bind", str(base), str(base)]
+    if _in_venv():
+        # The virtual environment may live inside the project checkout; mounted at its own
+        # path it would reveal the checkout's folder, so it gets a neutral one.
+        args += [*_readable_parents(SANDBOX_VENV), "--ro-bind", sys.prefix, str(SANDBOX_VENV)]
     return args
+
+
+def _in_venv() -> bool:
+    return sys.prefix != sys.base_prefix
+
+
+def _sandbox_python() -> str:
+    """The grader's interpreter as the worker sees it inside the sandbox."""
+    if _in_venv():
+        return str(SANDBOX_VENV / Path(sys.executable).relative_to(sys.prefix))
+    return sys.executable
 
 
 def _readable_parents(path: Path) -> list[str]:
@@ -156,7 +167,7 @@ def worker_command(stage: Stage, fds: tuple[int, int], substitute: bool, slot: i
         uid = str(int(config.SANDBOX_UID_BASE) + 2 * slot + int(substitute))
         command += ["setpriv", "--reuid", uid, "--regid", uid, "--clear-groups",
                     "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
-    return command + [sys.executable, "-E", "-s", "-B", str(SANDBOX_ROOT / "runtime/worker.py"),
+    return command + [_sandbox_python(), "-E", "-s", "-B", str(SANDBOX_ROOT / "runtime/worker.py"),
                       str(fds[0]), str(fds[1]), str(SANDBOX_ROOT / "submission"),
                       str(SANDBOX_ROOT / "lib"), *flags]
 
