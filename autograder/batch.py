@@ -53,11 +53,12 @@ def fingerprint(path: Path, suite: Path, config: Config) -> str:
     return digest.hexdigest()
 
 
-def _command(job: Job, suite: Path, out: Path, config: Config, seed: int, mode: str) -> list:
+def _command(job: Job, suite: Path, out: Path, config: Config, seed: int, mode: str,
+             mnist: Path) -> list:
     return [sys.executable, "-m", "autograder.grading", "--name", job.name,
             "--path", str(job.path), "--suite", str(suite), "--out", str(out / job.name),
             "--config", str(config.path), "--isolation", mode, "--seed", str(seed),
-            "--slot", str(job.slot), "--fingerprint", job.fingerprint]
+            "--slot", str(job.slot), "--fingerprint", job.fingerprint, "--mnist", str(mnist)]
 
 
 def _failed_grading(job: Job, config: Config, mode: str, reason: str, out: Path) -> None:
@@ -69,8 +70,11 @@ def _failed_grading(job: Job, config: Config, mode: str, reason: str, out: Path)
 
 
 def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: int,
-                jobs: int, force: bool, mode: str, log) -> list[str]:
-    """Grade every submission in ``folder`` into ``out``; return the students' names."""
+                jobs: int, force: bool, mode: str, mnist: Path, log) -> list[str]:
+    """Grade every submission in ``folder`` into ``out``; return the students' names.
+
+    ``mnist`` is the split saved for this batch (see :func:`autograder.data.save`).
+    """
     found = submission.discover(folder)
     todo: list[Job] = []
     for name, path in found:
@@ -89,7 +93,7 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
             job = todo.pop(0)
             job.slot, job.started = free_slots.pop(0), time.monotonic()
             job.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _settle
-            job.process = subprocess.Popen(_command(job, suite, out, config, seed, mode),
+            job.process = subprocess.Popen(_command(job, suite, out, config, seed, mode, mnist),
                                            stdout=subprocess.DEVNULL, stderr=job.stderr)
             running.append(job)
         time.sleep(0.05)

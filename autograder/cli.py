@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 from autograder import batch, data, reports, sandbox
@@ -83,11 +84,14 @@ def grade_command(args: argparse.Namespace) -> int:
     suite = PUBLIC_SUITE if args.suite == "public" else HIDDEN_SUITE
     seed = config.PUBLIC_SEED if args.suite == "public" else config.HIDDEN_SEED
     try:
-        data.load_split(config)
+        split = data.load_split(config)
     except data.helpers().MnistDataError as error:
         raise GraderProblem(f"MNIST data: {error}") from error
-    students = batch.grade_class(folder, out, suite, config, seed=seed, jobs=args.jobs,
-                                 force=args.force, mode=mode, log=_log)
+    with tempfile.TemporaryDirectory(prefix="regkit-batch-") as scratch:
+        mnist = Path(scratch) / "mnist_split.npz"
+        data.save(split, mnist)
+        students = batch.grade_class(folder, out, suite, config, seed=seed, jobs=args.jobs,
+                                     force=args.force, mode=mode, mnist=mnist, log=_log)
     path = reports.write_gradebook(out, students)
     _log(f"graded {len(students)} submission(s); gradebook: {path}")
     return 0

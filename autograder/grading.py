@@ -152,12 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--slot", type=int, default=0)
     parser.add_argument("--fingerprint", default="")
+    parser.add_argument("--mnist", default=None, help="the batch's saved MNIST split")
     args = parser.parse_args(argv)
     ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1)
     config = config_module.load(args.config)
     result = grade(args.name, Path(args.path), Path(args.suite), config, seed=args.seed,
                    slot=args.slot, mode=args.isolation,
-                   mnist_loader=lambda: data.load_split(config))
+                   mnist_loader=(lambda: data.load_saved(Path(args.mnist))) if args.mnist
+                   else lambda: data.load_split(config))
     reports.write_student(result, Path(args.out), fingerprint=args.fingerprint)
     json.dump({"seconds": round(result.seconds, 3)}, sys.stdout)
     return 0
