@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,7 +192,7 @@ def _count_own_processes() -> int:
     return count
 
 
-def limits_preexec(limits: Limits, mode: str) -> callable:
+def limits_preexec(limits: Limits, mode: str) -> Callable[[], None]:
     """A function to run in the child before exec: kernel limits and death with the grader.
 
     When the worker keeps the grader's uid, the process limit counts every process of

@@ -198,7 +198,7 @@ def _signature(function) -> str | None:
     return str(signature.replace(parameters=plain, return_annotation=signature.empty))
 
 
-def _read_exactly(fd: int, reader: protocol.FrameReader) -> dict | None:
+def _read_message(fd: int, reader: protocol.FrameReader) -> dict | None:
     while True:
         chunk = os.read(fd, 1 << 20)
         if not chunk:
@@ -229,7 +229,7 @@ def main(argv: list[str]) -> None:
     reader = protocol.FrameReader()
     _send(reply_fd, worker.load())
     while True:
-        request = _read_exactly(request_fd, reader)
+        request = _read_message(request_fd, reader)
         if request is None or request.get("op") != "call":
             return
         reply = worker.call(request)
