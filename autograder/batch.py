@@ -75,7 +75,9 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
 
     ``mnist`` is the split saved for this batch (see :func:`autograder.data.save`).
     """
-    found = submission.discover(folder)
+    # An output folder inside the submissions folder is not a student.
+    found = [(name, path) for name, path in submission.discover(folder)
+             if path.resolve() != out.resolve()]
     todo: list[Job] = []
     for name, path in found:
         print_ = fingerprint(path, suite, config)

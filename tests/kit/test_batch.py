@@ -231,3 +231,17 @@ def test_hidden_suite_end_to_end(small_class: Path, tmp_path: Path) -> None:
         text = (out / student / "feedback.md").read_text() + \
             (out / student / "results.json").read_text()
         assert [line for line in secret if line in text] == [], student
+
+
+def test_output_folder_inside_the_submissions_is_not_graded_as_a_student(
+        tmp_path: Path) -> None:
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    shutil.copyfile(SAMPLE_CLASS / "barbara_liskov.py", submissions / "barbara_liskov.py")
+    out = submissions / "grades"
+    for _ in range(2):  # the second run finds the first run's output folder in place
+        done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions),
+                               "--out", str(out), "--suite", "public"],
+                              capture_output=True, text=True, cwd=PROJECT_DIR)
+        assert done.returncode == 0, done.stderr
+        assert list(_rows(out)) == ["barbara_liskov"]
