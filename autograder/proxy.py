@@ -36,7 +36,8 @@ _SIGNAL_REASONS = {
     signal.SIGSEGV: "it crashed with a segmentation fault (invalid memory access)",
     signal.SIGXCPU: "it used more CPU time than the limit allows",
     signal.SIGXFSZ: "it wrote a file larger than the limit allows",
-    signal.SIGKILL: "it was killed (usually for using too much memory or time)",
+    signal.SIGKILL: ("it was killed with SIGKILL: by a kill in its own code, or for going past "
+                     "the memory or CPU-time limit"),
     signal.SIGABRT: "it aborted (a C library reported a fatal error)",
 }
 
