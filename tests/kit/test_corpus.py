@@ -26,7 +26,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder import config
+from autograder import config, sandbox
+
+if not sandbox.bubblewrap_works():
+    pytest.fail("bubblewrap (bwrap) is missing or cannot create namespaces here; the hostile "
+                "corpus must be graded in the sandbox. Install the 'bubblewrap' package (as "
+                ".ci/run does).", pytrace=False)
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "kit" / "corpus"
