@@ -9,12 +9,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
-import json
 import os
 import signal
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +46,6 @@ class GradeResult:
     error: str = ""
     notes: list[str] = field(default_factory=list)
     output: str = ""
-    seconds: float = 0.0
 
     @property
     def score(self) -> float:
@@ -75,7 +72,6 @@ def _run_suite(suite: Path, plugin: GradingPlugin) -> None:
 def grade(name: str, path: Path, suite: Path, config: Config, *, seed: int, slot: int,
           mode: str, mnist_loader: Callable[[], object]) -> GradeResult:
     """Grade the submission at ``path`` (file or folder) with the tests in ``suite``."""
-    started = time.monotonic()
     result = GradeResult(student=name, kind="", isolation=mode, max_score=config.max_score)
     with tempfile.TemporaryDirectory(prefix="regkit-") as workdir:
         try:
@@ -101,7 +97,6 @@ def grade(name: str, path: Path, suite: Path, config: Config, *, seed: int, slot
             student.close()
             result.output = student.output.text()
             kill_descendants()
-    result.seconds = time.monotonic() - started
     return result
 
 
@@ -152,16 +147,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--slot", type=int, default=0)
     parser.add_argument("--fingerprint", default="")
-    parser.add_argument("--mnist", default=None, help="the batch's saved MNIST split")
+    parser.add_argument("--mnist", required=True, help="the batch's saved MNIST split")
     args = parser.parse_args(argv)
     ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1)
     config = config_module.load(args.config)
     result = grade(args.name, Path(args.path), Path(args.suite), config, seed=args.seed,
                    slot=args.slot, mode=args.isolation,
-                   mnist_loader=(lambda: data.load_saved(Path(args.mnist))) if args.mnist
-                   else lambda: data.load_split(config))
+                   mnist_loader=lambda: data.load_saved(Path(args.mnist)))
     reports.write_student(result, Path(args.out), fingerprint=args.fingerprint)
-    json.dump({"seconds": round(result.seconds, 3)}, sys.stdout)
     return 0
 
 
