@@ -3,8 +3,8 @@
 ``train_mlp`` is graded with these in place of the submission's own versions, so a
 mistake in either costs points in that function alone. Both follow CONTRACT.md, which
 spells them out in full; the training-loop reference never enters a sandbox. This file
-is visible only to the worker that grades ``train_mlp``, never to the one that grades
-these two functions.
+is never inside a sandbox: its source is sent through the pipe to the worker that grades
+``train_mlp``, which builds the two functions before the submission is imported.
 """
 
 from __future__ import annotations

@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
-MAX_HEADER_BYTES = 64 * 1024 * 1024
-MAX_BUFFER_BYTES = 1024 * 1024 * 1024
+MAX_HEADER_BYTES = 1024 * 1024          # the JSON part of any frame
+MAX_BUFFER_BYTES = 1024 * 1024 * 1024   # a whole request frame (the worker's side)
+MAX_REPLY_BYTES = 64 * 1024 * 1024      # a whole reply frame (the grader's side)
+MAX_BUFFERS = 4096
 MAX_DEPTH = 64
 ALLOWED_DTYPE_KINDS = "biufc"
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
@@ -181,11 +183,24 @@ def decode(header: dict, buffers: list[bytes]) -> dict:
 
 
 class FrameReader:
-    """Incremental frame parser: feed bytes as they arrive, collect whole messages."""
+    """Incremental frame parser: feed bytes as they arrive, collect whole messages.
+
+    Sizes are checked as soon as they are announced (the header's length, each buffer's
+    length, the frame's total against ``max_total_bytes``), before the bytes arrive, and
+    the header is parsed once, so a hostile sender can neither make the reader hold more
+    than the limit nor make it re-parse a large header on every chunk.
+    """
 
     def __init__(self, max_total_bytes: int = MAX_BUFFER_BYTES) -> None:
-        self._data = bytearray()
         self._max_total = max_total_bytes
+        self._reset(bytearray())
+
+    def _reset(self, data: bytearray) -> None:
+        self._data = data
+        self._header: dict | None = None
+        self._count = 0
+        self._pos = 0
+        self._buffers: list[bytes] = []
 
     def feed(self, chunk: bytes) -> dict | None:
         """Add ``chunk``; return the decoded message once a whole frame has arrived."""
@@ -194,33 +209,40 @@ class FrameReader:
             raise ProtocolError("message larger than the grader accepts")
         return self._try_parse()
 
-    def _try_parse(self) -> dict | None:
+    def _parse_header(self) -> bool:
         data = self._data
         if len(data) < 4:
-            return None
+            return False
         (header_len,) = struct.unpack_from("!I", data, 0)
-        if header_len > MAX_HEADER_BYTES:
+        if header_len > MAX_HEADER_BYTES or 4 + header_len > self._max_total:
             raise ProtocolError("message header larger than the grader accepts")
-        pos = 4 + header_len
-        if len(data) < pos:
-            return None
+        if len(data) < 4 + header_len:
+            return False
         try:
-            header = json.loads(bytes(data[4:pos]))
+            header = json.loads(bytes(data[4 : 4 + header_len]))
             count = header["buffers"]
         except (ValueError, KeyError, TypeError, RecursionError) as error:
             raise ProtocolError("malformed frame header") from error
-        if type(count) is not int or count < 0:
+        if type(count) is not int or not 0 <= count <= MAX_BUFFERS:
             raise ProtocolError("malformed frame header")
-        buffers = []
-        for _ in range(count):
-            if len(data) < pos + 8:
+        self._header, self._count, self._pos = header, count, 4 + header_len
+        return True
+
+    def _try_parse(self) -> dict | None:
+        if self._header is None and not self._parse_header():
+            return None
+        data = self._data
+        while len(self._buffers) < self._count:
+            if len(data) < self._pos + 8:
                 return None
-            (size,) = struct.unpack_from("!Q", data, pos)
-            if size > self._max_total:
-                raise ProtocolError("array larger than the grader accepts")
-            if len(data) < pos + 8 + size:
+            (size,) = struct.unpack_from("!Q", data, self._pos)
+            if self._pos + 8 + size > self._max_total:
+                raise ProtocolError("message larger than the grader accepts")
+            if len(data) < self._pos + 8 + size:
                 return None
-            buffers.append(bytes(data[pos + 8 : pos + 8 + size]))
-            pos += 8 + size
-        del data[:pos]
+            self._buffers.append(bytes(data[self._pos + 8 : self._pos + 8 + size]))
+            self._pos += 8 + size
+        header, buffers = self._header, self._buffers
+        del data[: self._pos]
+        self._reset(data)
         return decode(header, buffers)

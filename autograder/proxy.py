@@ -22,9 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from autograder import protocol, sandbox
+from autograder import cgroup, protocol, replies, sandbox
 from autograder.config import FUNCTIONS, Config
 from autograder.errors import StudentCodeProblem, StudentCrashed, StudentRaised, StudentTimeout
+from autograder.paths import PACKAGE_DIR
+
+KNOWN_GOOD_FILE = PACKAGE_DIR / "known_good.py"
 
 CONTRACT_SIGNATURES = {
     "l2_regularization": "(weights, lambda_)",
@@ -101,34 +104,50 @@ class WorkerProcess:
     """One sandboxed worker: start, exchange frames under a deadline, kill."""
 
     def __init__(self, stage: sandbox.Stage, config: Config, *, substitute: bool, slot: int,
-                 mode: str, output: OutputLog) -> None:
+                 mode: str, output: OutputLog, group: cgroup.Group | None = None) -> None:
         self.stage, self.config, self.substitute = stage, config, substitute
-        self.slot, self.mode, self.output = slot, mode, output
+        self.slot, self.mode, self.output, self.group = slot, mode, output, group
         self.process: subprocess.Popen | None = None
         self.load_reply: dict | None = None
+        self._requests = 0
 
     def start(self, timeout: float) -> dict:
-        """Start the worker and return its load reply (what it found in the submission)."""
+        """Start the worker and return its load reply (what it found in the submission).
+
+        The substitution worker is first sent the known-good functions' source, so that
+        no file of them is ever inside the sandbox.
+        """
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
-        command = sandbox.worker_command(self.stage, (request_read, reply_write),
-                                         self.substitute, self.slot, self.config, self.mode)
+        launch = sandbox.worker_launch(self.stage, (request_read, reply_write),
+                                       self.substitute, self.slot, self.config, self.mode)
         limits = sandbox.Limits.from_config(self.config)
         try:
             self.process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                launch.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, env=sandbox.worker_environment(self.stage),
-                cwd=self.stage.scratch, pass_fds=(request_read, reply_write),
-                preexec_fn=sandbox.limits_preexec(limits, self.mode), start_new_session=True)
+                cwd=self.stage.scratch, pass_fds=launch.pass_fds,
+                preexec_fn=sandbox.limits_preexec(limits, self.mode, self.group),
+                start_new_session=True)
         finally:
             os.close(request_read)
             os.close(reply_write)
+            launch.close()
         self._request_fd, self._reply_fd = request_write, reply_read
+        self._requests = 0
         threading.Thread(target=self.output.drain, args=(self.process.stdout,),
                          daemon=True).start()
-        self.load_reply = self._receive(b"", "importing your submission", timeout)
+        first = (protocol.encode({"op": "known_good", "source": KNOWN_GOOD_FILE.read_text()})
+                 if self.substitute else b"")
+        what = "importing your submission"
+        reply = self._receive(first, what, timeout)
+        try:
+            self.load_reply = replies.load_reply(reply)
+        except replies.MalformedReply as error:
+            self.kill()
+            raise StudentCrashed(what, f"it sent the grader a malformed report ({error})") from None
         if not self.substitute:  # both workers import the same code; show its output once
-            self.output.add(str(self.load_reply.get("output", "")))
+            self.output.add(self.load_reply["output"])
         return self.load_reply
 
     @property
@@ -138,16 +157,23 @@ class WorkerProcess:
 
     def exchange(self, message: dict, generators: list, function: str,
                  timeout: float) -> dict:
-        """Send one request and return the reply; kill the worker on timeout or bad reply."""
+        """Send one request and return its checked reply; kill the worker on timeout or a
+        reply that does not answer it."""
+        self._requests += 1
         try:
-            frame = protocol.encode(message, generators)
+            frame = protocol.encode({**message, "id": self._requests}, generators)
         except protocol.ProtocolError as error:
             raise RuntimeError(f"grader could not encode arguments: {error}") from error
-        return self._receive(frame, function, timeout)
+        reply = self._receive(frame, function, timeout)
+        try:
+            return replies.call_reply(reply, self._requests, len(generators))
+        except replies.MalformedReply as error:
+            self.kill()
+            raise StudentCrashed(function, str(error)) from None
 
     def _receive(self, frame: bytes, function: str, timeout: float) -> dict:
         deadline = time.monotonic() + timeout
-        reader = protocol.FrameReader()
+        reader = protocol.FrameReader(protocol.MAX_REPLY_BYTES)
         view = memoryview(frame)
         os.set_blocking(self._request_fd, False)
         with selectors.DefaultSelector() as selector:
@@ -180,6 +206,9 @@ class WorkerProcess:
                         raise StudentCrashed(function, f"it sent the grader a reply it could "
                                                        f"not read ({error})") from None
                     if reply is not None:
+                        if time.monotonic() > deadline:  # decoding counts against the call
+                            self.kill()
+                            raise StudentTimeout(function, timeout)
                         return reply
 
     def _death_reason(self) -> str:
@@ -231,15 +260,23 @@ class StudentProxy:
         self.mode = mode or sandbox.isolation()
         self.budget = budget or Budget(float(config.SUBMISSION_TIMEOUT_S))
         self.output = output or OutputLog(int(config.OUTPUT_LIMIT_KB) * 1024)
+        self.parent = parent
+        self.group = parent.group if parent is not None else _memory_group(config)
         self.worker = WorkerProcess(stage, config, substitute=substitute, slot=slot,
-                                    mode=self.mode, output=self.output)
+                                    mode=self.mode, output=self.output, group=self.group)
         self.last_call = CallRecord()
         self._load_problem: StudentCodeProblem | None = None
         self._timeouts: dict[str, int] = {}
-        self.parent = parent
         self.substituted = (None if substitute else StudentProxy(
             stage, config, slot=slot, mode=self.mode, substitute=True, budget=self.budget,
             output=self.output, parent=self))
+
+    @property
+    def isolation(self) -> str:
+        """What isolates this submission's workers, for the gradebook's isolation column."""
+        layout = (self.group.layout if self.group is not None else
+                  cgroup.Layout("", (), cgroup.probe().reason or "the group could not be made"))
+        return sandbox.describe(self.mode, layout)
 
     def __getattr__(self, name: str):
         if name in FUNCTIONS:
@@ -300,35 +337,35 @@ class StudentProxy:
             raise
         finally:
             self.budget.used += time.monotonic() - started
-        self.last_call = CallRecord(function, _string_list(reply.get("mutated")),
-                                    _capped(str(reply.get("output", "")), self.output.cap),
+        self.last_call = CallRecord(function, reply.get("mutated", []),
+                                    _capped(reply["output"], self.output.cap),
                                     time.monotonic() - started)
-        if reply.get("status") == "raised":
+        if reply["status"] == "raised":
             raise _raised(function, reply, functions.get(function))
-        if reply.get("status") != "ok" or "value" not in reply:
-            raise StudentCrashed(function, "its result could not be sent back to the grader "
-                                           "(return only numbers, arrays, lists, tuples, dicts)")
-        self._mirror_generators(generators, reply.get("generator_states"), function)
+        for generator, state in zip(generators, reply["generator_states"], strict=True):
+            generator.bit_generator.state = state  # checked by replies.call_reply
         return reply["value"]
 
-    @staticmethod
-    def _mirror_generators(generators: list, states: Any, function: str) -> None:
-        if not generators:
-            return
-        if type(states) is not list or len(states) != len(generators):
-            raise StudentCrashed(function, "it did not report its random generators' state")
-        for generator, state in zip(generators, states, strict=True):
-            try:
-                generator.bit_generator.state = state
-            except (TypeError, ValueError, KeyError) as error:
-                raise StudentCrashed(function, "it reported an invalid random generator "
-                                               "state") from error
-
     def close(self) -> None:
-        """Stop both workers."""
+        """Stop both workers, then kill what is left in their memory group and remove it."""
         self.worker.kill()
         if self.substituted is not None:
             self.substituted.close()
+        if self.parent is None and self.group is not None:
+            self.group.close()
+
+
+def _memory_group(config: Config) -> cgroup.Group | None:
+    """A fresh memory group for one submission's workers, or None where none can be made."""
+    layout = cgroup.probe()
+    if not layout.version:
+        return None
+    limits = sandbox.Limits.from_config(config)
+    try:
+        return cgroup.Group.create(layout, memory_bytes=limits.memory_bytes,
+                                   processes=2 * limits.processes + 8)
+    except OSError:
+        return None
 
 
 def _capped(text: str, limit: int) -> str:
@@ -336,10 +373,6 @@ def _capped(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n[... {len(text) - limit} more characters of output not kept]"
-
-
-def _string_list(value: Any) -> list[str]:
-    return [str(item) for item in value] if type(value) is list else []
 
 
 def _raised(function: str, reply: dict, signature: str | None = None) -> StudentRaised:

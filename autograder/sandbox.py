@@ -1,19 +1,24 @@
 """How a worker process is started: bubblewrap when it works here, else a limited process.
 
 With bubblewrap the worker gets its own network, PID, IPC and UTS namespaces, a private
-``/tmp``, and a read-only view of only the Python runtime, site-packages, the student
-helpers, the worker's two files and the submission; it dies with the grader. When the
-grader runs as root, the worker also drops to an unprivileged uid (one per grading slot)
-so that the kernel's process limit applies to it. Without bubblewrap, the worker is a
-separate process with the same kernel limits, a scratch working directory and a scrubbed
-environment, and the grader says so.
+``/tmp``, a seccomp filter (:mod:`autograder.seccomp_filter`), and a read-only view of
+only the system libraries, the standard library, the allowed packages
+(:mod:`autograder.sandbox_view`), the student helpers, the worker's files and the
+submission; it dies with the grader. When the grader runs as root, the worker also drops
+to an unprivileged uid (one per grading slot) so that the kernel's process limit applies
+to it. In every mode the worker joins its submission's memory group
+(:mod:`autograder.cgroup`) when the machine allows one, and a fresh, empty session
+keyring. Without bubblewrap, the worker is a separate process with the same kernel
+limits, a scratch working directory and a scrubbed environment, and the grader says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
+import platform
 import resource
 import shutil
 import signal
@@ -23,13 +28,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import cgroup, sandbox_view, seccomp_filter
 from autograder.config import Config
 
 BUBBLEWRAP = "bubblewrap"
 PROCESS = "process"
 SANDBOX_ROOT = Path("/sandbox")
-SANDBOX_VENV = SANDBOX_ROOT / "venv"
 _PR_SET_PDEATHSIG = 1
+_KEYCTL_SYSCALL = {"x86_64": 250, "aarch64": 219}
+_KEYCTL_JOIN_SESSION_KEYRING = 1
 _WORKER_ENV = {
     "PATH": "/usr/bin:/bin",
     "LANG": "C.UTF-8",
@@ -90,7 +97,13 @@ def _namespace_flags() -> list[str]:
 
 
 def _runtime_binds() -> list[str]:
-    """Read-only binds for the system libraries, the Python runtime and site-packages."""
+    """Read-only binds for the system libraries, the standard library and allowed packages.
+
+    The interpreter's prefix is mounted for its standard library, with its own
+    ``site-packages`` (and the system's ``dist-packages``) covered by empty folders; the
+    allowed packages come from :mod:`autograder.sandbox_view`, never the virtual
+    environment.
+    """
     args: list[str] = ["--ro-bind", "/usr", "/usr"]
     if Path("/etc/fonts").is_dir():  # matplotlib's font lookup complains without it
         args += [*_readable_parents(Path("/etc/fonts")), "--ro-bind", "/etc/fonts", "/etc/fonts"]
@@ -103,22 +116,11 @@ def _runtime_binds() -> list[str]:
     base = Path(sys.base_prefix)
     if not str(base).startswith("/usr/"):
         args += [*_readable_parents(base), "--ro-bind", str(base), str(base)]
-    if _in_venv():
-        # The virtual environment may live inside the project checkout; mounted at its own
-        # path it would reveal the checkout's folder, so it gets a neutral one.
-        args += [*_readable_parents(SANDBOX_VENV), "--ro-bind", sys.prefix, str(SANDBOX_VENV)]
+    for folder in sandbox_view.hidden_site_folders():
+        args += ["--tmpfs", folder, "--remount-ro", folder]
+    args += [*_readable_parents(Path(sandbox_view.MOUNT_POINT)),
+             "--ro-bind", str(sandbox_view.package_view()), sandbox_view.MOUNT_POINT]
     return args
-
-
-def _in_venv() -> bool:
-    return sys.prefix != sys.base_prefix
-
-
-def _sandbox_python() -> str:
-    """The grader's interpreter as the worker sees it inside the sandbox."""
-    if _in_venv():
-        return str(SANDBOX_VENV / Path(sys.executable).relative_to(sys.prefix))
-    return sys.executable
 
 
 def _readable_parents(path: Path) -> list[str]:
@@ -141,16 +143,45 @@ class Stage:
     scratch: Path
 
 
-def worker_command(stage: Stage, fds: tuple[int, int], substitute: bool, slot: int,
-                   config: Config, mode: str) -> list[str]:
-    """The argv that starts one worker in the given isolation mode."""
+@dataclass
+class Launch:
+    """How to start one worker: its argv and the descriptors it inherits."""
+
+    argv: list[str]
+    pass_fds: tuple[int, ...]
+    own_fds: tuple[int, ...] = ()
+
+    def close(self) -> None:
+        """Close the descriptors made for this launch (after the worker has started)."""
+        for fd in self.own_fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _memfd(name: str, data: bytes) -> int:
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+    os.write(fd, data)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def worker_launch(stage: Stage, fds: tuple[int, int], substitute: bool, slot: int,
+                  config: Config, mode: str) -> Launch:
+    """How to start one worker in the given isolation mode.
+
+    Under bubblewrap, the seccomp filter and bubblewrap's own arguments travel through
+    descriptors (``--seccomp``, ``--args``), so no host path shows in the sandbox's
+    ``/proc/1/cmdline``.
+    """
     flags = ["--substitute"] if substitute else []
     runtime = stage.substitute_runtime if substitute else stage.runtime
     if mode != BUBBLEWRAP:
-        return [sys.executable, "-E", "-s", "-B", str(runtime / "worker.py"),
-                str(fds[0]), str(fds[1]), str(stage.submission), str(stage.lib), *flags]
+        return Launch([sys.executable, "-E", "-s", "-B", str(runtime / "worker.py"),
+                       str(fds[0]), str(fds[1]), str(stage.submission), str(stage.lib),
+                       *flags], fds)
+    seccomp_fd = seccomp_filter.open_fd()
     tmp_bytes = int(config.MAX_FILE_SIZE_MB) * 4 * 1024 * 1024
-    command = [shutil.which("bwrap"), *_namespace_flags(),
+    command = [*_namespace_flags(), "--seccomp", str(seccomp_fd),
                "--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp",
                *_runtime_binds(), "--proc", "/proc", "--dev", "/dev",
                *_readable_parents(SANDBOX_ROOT / "runtime"),
@@ -161,16 +192,29 @@ def worker_command(stage: Stage, fds: tuple[int, int], substitute: bool, slot: i
                "--setenv", "MPLCONFIGDIR", "/tmp"]
     for key, value in _WORKER_ENV.items():
         command += ["--setenv", key, value]
-    command.append("--")
+    args_fd = _memfd("regkit-bwrap-args", b"".join(a.encode() + b"\0" for a in command))
+    inside = []
     if os.geteuid() == 0:
         # Each worker of each slot has a uid of its own, so that processes one worker
         # leaves behind never count against another worker's process limit.
         uid = str(int(config.SANDBOX_UID_BASE) + 2 * slot + int(substitute))
-        command += ["setpriv", "--reuid", uid, "--regid", uid, "--clear-groups",
-                    "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
-    return command + [_sandbox_python(), "-E", "-s", "-B", str(SANDBOX_ROOT / "runtime/worker.py"),
-                      str(fds[0]), str(fds[1]), str(SANDBOX_ROOT / "submission"),
-                      str(SANDBOX_ROOT / "lib"), *flags]
+        inside += ["setpriv", "--reuid", uid, "--regid", uid, "--clear-groups",
+                   "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
+    inside += [sandbox_view.interpreter(), "-I", "-S", "-B",
+               str(SANDBOX_ROOT / "runtime/worker.py"), str(fds[0]), str(fds[1]),
+               str(SANDBOX_ROOT / "submission"), str(SANDBOX_ROOT / "lib"),
+               f"--packages={sandbox_view.MOUNT_POINT}", *flags]
+    return Launch([shutil.which("bwrap"), "--args", str(args_fd), "--", *inside],
+                  (*fds, seccomp_fd, args_fd), (seccomp_fd, args_fd))
+
+
+def describe(mode: str, layout: cgroup.Layout) -> str:
+    """The gradebook's ``isolation`` value: sandbox, system-call filter, memory bound."""
+    parts = [mode]
+    if mode == BUBBLEWRAP:
+        parts.append("seccomp")
+    parts.append(layout.describe())
+    return "; ".join(parts)
 
 
 def worker_environment(stage: Stage) -> dict[str, str]:
@@ -192,11 +236,24 @@ def _count_own_processes() -> int:
     return count
 
 
-def limits_preexec(limits: Limits, mode: str) -> Callable[[], None]:
+def _join_fresh_keyring(libc: ctypes.CDLL) -> None:
+    """Give the calling process a new, empty, anonymous session keyring.
+
+    The grader's session keyring (and any key a submission could add to one) is then out
+    of the worker's reach even before the seccomp filter refuses every keyring call.
+    """
+    number = _KEYCTL_SYSCALL.get(platform.machine())
+    if number is not None:
+        libc.syscall(number, _KEYCTL_JOIN_SESSION_KEYRING, None)
+
+
+def limits_preexec(limits: Limits, mode: str,
+                   group: cgroup.Group | None = None) -> Callable[[], None]:
     """A function to run in the child before exec: kernel limits and death with the grader.
 
-    When the worker keeps the grader's uid, the process limit counts every process of
-    that uid, so it is set above the count that already exists.
+    The child joins the submission's memory group (when there is one) and a fresh session
+    keyring. When the worker keeps the grader's uid, the process limit counts every
+    process of that uid, so it is set above the count that already exists.
     """
     dropping_uid = mode == BUBBLEWRAP and os.geteuid() == 0
     processes = limits.processes if dropping_uid else _count_own_processes() + limits.processes
@@ -207,6 +264,9 @@ def limits_preexec(limits: Limits, mode: str) -> Callable[[], None]:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:
             os._exit(1)
+        if group is not None:
+            group.join()
+        _join_fresh_keyring(libc)
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
         resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))

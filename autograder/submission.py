@@ -159,10 +159,8 @@ def _make_stage(workdir: Path) -> Stage:
     for folder in (stage.runtime, stage.substitute_runtime, stage.lib, stage.submission,
                    stage.scratch):
         folder.mkdir(parents=True)
-    for runtime, files in ((stage.runtime, ("worker.py", "protocol.py")),
-                           (stage.substitute_runtime,
-                            ("worker.py", "protocol.py", "known_good.py"))):
-        for name in files:
+    for runtime in (stage.runtime, stage.substitute_runtime):
+        for name in ("worker.py", "protocol.py"):  # known_good.py travels by pipe only
             shutil.copyfile(PACKAGE_DIR / name, runtime / name)
     shutil.copyfile(HELPERS_FILE, stage.lib / HELPERS_FILE.name)
     return stage

@@ -1,11 +1,13 @@
 """The worker: the only process that runs student code.
 
 Started by :mod:`autograder.sandbox` inside the sandbox as
-``python -I worker.py REQUEST_FD REPLY_FD SUBMISSION_DIR LIB_DIR [--substitute]``.
-It imports the submission's ``regularization`` module, then answers ``call`` requests
-read from REQUEST_FD with replies on REPLY_FD, both in :mod:`protocol` frames. It needs
-only the standard library, numpy and ``protocol.py`` beside it: the grader's own code,
-the reference and the tests are not in the sandbox.
+``python -I -S worker.py REQUEST_FD REPLY_FD SUBMISSION_DIR LIB_DIR [--packages=DIR]
+[--substitute]``. The substitution worker first reads the known-good functions' source
+from REQUEST_FD (it is never a file in the sandbox). The worker imports the submission's
+``regularization`` module, then answers ``call`` requests read from REQUEST_FD with
+replies on REPLY_FD, both in :mod:`protocol` frames, each reply carrying its request's
+id. It needs only the standard library, numpy and ``protocol.py`` beside it: the grader's
+own code, the reference and the tests are not in the sandbox.
 
 Nothing here is trusted by the grader: student code can patch this module at will, so
 the grader validates every reply it gets.
@@ -19,9 +21,14 @@ import os
 import sys
 import traceback
 
-import numpy as np
+# Started with -I -S inside the sandbox: this folder (protocol.py) and the allowed packages
+# are on the path only once they are added here, before numpy is imported.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path += [arg.split("=", 1)[1] for arg in sys.argv[5:] if arg.startswith("--packages=")]
 
-import protocol
+import numpy as np  # noqa: E402
+
+import protocol  # noqa: E402
 
 MODULE_NAME = "regularization"
 _TOBYTES = np.ndarray.tobytes  # taken before any student code runs
@@ -136,9 +143,9 @@ def _mutated(before: dict, args, kwargs) -> list[str]:
 class Worker:
     """Loads the submission and serves calls into it."""
 
-    def __init__(self, submission_dir: str, substitute: bool) -> None:
+    def __init__(self, submission_dir: str, known_good: dict | None) -> None:
         self.submission_dir = submission_dir
-        self.substitute = substitute
+        self.known_good = known_good
         self.module = None
 
     def load(self) -> dict:
@@ -151,11 +158,9 @@ class Worker:
                 self.module = importlib.import_module(MODULE_NAME)
         except BaseException as error:  # noqa: BLE001 - report anything, even SystemExit
             return _error_reply(error, self.submission_dir, sink.text())
-        if self.substitute:
-            import known_good
-
-            self.module.dropout = known_good.dropout
-            self.module.l2_regularization = known_good.l2_regularization
+        if self.known_good is not None:
+            self.module.dropout = self.known_good["dropout"]
+            self.module.l2_regularization = self.known_good["l2_regularization"]
         found = {}
         for name in ("l2_regularization", "dropout", "train_mlp"):
             function = getattr(self.module, name, None)
@@ -208,11 +213,26 @@ def _read_message(fd: int, reader: protocol.FrameReader) -> dict | None:
             return message
 
 
+def _known_good(request_fd: int, reader: protocol.FrameReader) -> dict | None:
+    """Read the known-good functions' source (the first request) and build them.
+
+    Only the function objects are kept; the source text is dropped before any student
+    code runs, so it cannot be read from the worker's memory by name.
+    """
+    message = _read_message(request_fd, reader)
+    if message is None or message.get("op") != "known_good":
+        return None
+    namespace: dict = {"__name__": "known_good"}
+    exec(compile(message.pop("source"), "<known-good>", "exec"), namespace)  # noqa: S102
+    return {name: namespace[name] for name in ("dropout", "l2_regularization")}
+
+
 def _send(fd: int, reply: dict) -> None:
     try:
         frame = protocol.encode(reply)
     except protocol.ProtocolError as error:
-        frame = protocol.encode({"status": "unsendable", "message": str(error)})
+        frame = protocol.encode({"status": "unsendable", "message": str(error),
+                                 "id": reply.get("id")})
     view = memoryview(frame)
     while view:
         written = os.write(fd, view)
@@ -224,10 +244,17 @@ def main(argv: list[str]) -> None:
     request_fd, reply_fd = int(argv[1]), int(argv[2])
     submission_dir, lib_dir = argv[3], argv[4]
     sys.path[:0] = [submission_dir, lib_dir]
+    if "site" not in sys.modules:  # started with -S: give students exit() and quit() back
+        import site
+
+        site.setquit()
     os.environ.setdefault("MPLBACKEND", "Agg")
-    worker = Worker(submission_dir, "--substitute" in argv)
     reader = protocol.FrameReader()
-    _send(reply_fd, worker.load())
+    substitute = "--substitute" in argv
+    worker = Worker(submission_dir, _known_good(request_fd, reader) if substitute else None)
+    if substitute and worker.known_good is None:
+        return
+    _send(reply_fd, {**worker.load(), "id": 0})
     while True:
         request = _read_message(request_fd, reader)
         if request is None or request.get("op") != "call":

@@ -1,0 +1,93 @@
+"""The trust boundary for the worker's replies: each one is checked before the grader uses it.
+
+The worker runs student code, which can rewrite the worker at will, so a reply may be
+anything the protocol can carry. Every field the grader reads is checked here for type,
+size and consistency (the reply answers the request just sent, a generator state is one
+the grader's own numpy accepts) and returned in a normalised form. Anything else raises
+:class:`MalformedReply`, which the proxy reports as the student's crash, never as a
+grader error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograder.config import FUNCTIONS
+
+MAX_TEXT = 64 * 1024
+MAX_SIGNATURE = 1000
+
+
+class MalformedReply(ValueError):
+    """A reply that does not follow the protocol; the message says what was wrong."""
+
+
+def _text(reply: dict, key: str, limit: int = MAX_TEXT) -> str:
+    value = reply.get(key, "")
+    if type(value) is not str:
+        raise MalformedReply(f"its '{key}' is not text")
+    return value[:limit]
+
+
+def _status(reply: dict, expected_id: int) -> str:
+    if reply.get("id") != expected_id or type(reply.get("id")) is not int:
+        raise MalformedReply("it answered a different request than the one sent")
+    status = reply.get("status")
+    if status == "unsendable":
+        raise MalformedReply("its result could not be sent back to the grader (return only "
+                             "numbers, arrays, lists, tuples, dicts)")
+    if status not in ("ok", "raised"):
+        raise MalformedReply("its status is not one the grader knows")
+    return status
+
+
+def _raised(reply: dict) -> dict:
+    return {"status": "raised", "type_name": _text(reply, "type_name", 100),
+            "message": _text(reply, "message", 2000),
+            "traceback": _text(reply, "traceback", 4000), "output": _text(reply, "output")}
+
+
+def load_reply(reply: dict, expected_id: int = 0) -> dict:
+    """The worker's report after importing the submission, checked and normalised."""
+    if _status(reply, expected_id) == "raised":
+        return _raised(reply)
+    functions = reply.get("functions")
+    if type(functions) is not dict or set(functions) != set(FUNCTIONS):
+        raise MalformedReply("its list of defined functions is malformed")
+    for name, signature in functions.items():
+        if signature is not None and (type(signature) is not str
+                                      or len(signature) > MAX_SIGNATURE):
+            raise MalformedReply(f"the signature it reported for {name} is malformed")
+    return {"status": "ok", "functions": dict(functions), "output": _text(reply, "output")}
+
+
+def _checked_states(states: Any, count: int) -> list[dict]:
+    if count == 0:
+        return []
+    if type(states) is not list or len(states) != count:
+        raise MalformedReply("it did not report its random generators' state")
+    for state in states:
+        try:
+            bit_generator = getattr(np.random, state["bit_generator"])()
+            bit_generator.state = state
+        except Exception as error:  # noqa: BLE001 - numpy may raise anything on a bad state
+            raise MalformedReply("it reported an invalid random generator state") from error
+    return states
+
+
+def call_reply(reply: dict, expected_id: int, generator_count: int) -> dict:
+    """The reply to one call, checked and normalised (``value`` is left as decoded)."""
+    if _status(reply, expected_id) == "raised":
+        return _raised(reply)
+    if "value" not in reply:
+        raise MalformedReply("its result is missing")
+    mutated = reply.get("mutated", [])
+    if type(mutated) is not list or len(mutated) > 10_000 or any(
+            type(path) is not str for path in mutated):
+        raise MalformedReply("its list of changed arguments is malformed")
+    return {"status": "ok", "value": reply["value"], "mutated": [m[:200] for m in mutated],
+            "output": _text(reply, "output"),
+            "generator_states": _checked_states(reply.get("generator_states"),
+                                                generator_count)}
