@@ -8,6 +8,8 @@ interrupted resumes where it stopped and ends with the same gradebook.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -21,6 +23,7 @@ from autograder.grading import GradeResult
 from autograder.paths import HELPERS_FILE, PACKAGE_DIR
 
 _GRACE_S = 120.0
+HASH_LIMIT = 64 * 1024 * 1024
 
 
 @dataclass
@@ -37,12 +40,29 @@ class Job:
 
 
 def _hash_tree(digest: hashlib._Hash, path: Path) -> None:
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    """Hash the regular files under ``path`` in chunks, at most HASH_LIMIT bytes of content.
+
+    Past the limit (a huge or sparse file) only names, sizes and times are hashed: such a
+    submission is refused by staging anyway, and nothing is read into memory whole.
+    Links, pipes and devices are never opened.
+    """
+    if path.is_dir() and not path.is_symlink():
+        files = sorted(Path(root) / name for root, _, names in os.walk(path) for name in names)
+    else:
+        files = [path]
+    budget = HASH_LIMIT
     for file in files:
         if "__pycache__" in file.parts:
             continue
         digest.update(str(file.relative_to(path.parent)).encode())
-        digest.update(file.read_bytes() if not file.is_symlink() else b"symlink")
+        info = file.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > budget:
+            digest.update(f"{info.st_mode}:{info.st_size}:{info.st_mtime_ns}".encode())
+            continue
+        budget -= info.st_size
+        with open(file, "rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):  # noqa: B023
+                digest.update(chunk)
 
 
 def fingerprint(path: Path, suite: Path, config: Config) -> str:
@@ -55,10 +75,11 @@ def fingerprint(path: Path, suite: Path, config: Config) -> str:
 
 def _command(job: Job, suite: Path, out: Path, config: Config, seed: int, mode: str,
              mnist: Path) -> list:
-    return [sys.executable, "-m", "autograder.grading", "--name", job.name,
-            "--path", str(job.path), "--suite", str(suite), "--out", str(out / job.name),
-            "--config", str(config.path), "--isolation", mode, "--seed", str(seed),
-            "--slot", str(job.slot), "--fingerprint", job.fingerprint, "--mnist", str(mnist)]
+    # --option=value: a value starting with "-" (a file named -draft.py) stays a value.
+    return [sys.executable, "-m", "autograder.grading", f"--name={job.name}",
+            f"--path={job.path}", f"--suite={suite}", f"--out={out / job.name}",
+            f"--config={config.path}", f"--isolation={mode}", f"--seed={seed}",
+            f"--slot={job.slot}", f"--fingerprint={job.fingerprint}", f"--mnist={mnist}"]
 
 
 def _failed_grading(job: Job, config: Config, mode: str, reason: str, out: Path) -> None:
@@ -75,14 +96,23 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
 
     ``mnist`` is the split saved for this batch (see :func:`autograder.data.save`).
     """
+    surveyed = submission.survey(folder)
     # An output folder inside the submissions folder is not a student.
-    found = [(name, path) for name, path in submission.discover(folder)
+    found = [(name, path) for name, path in surveyed.submissions
              if path.resolve() != out.resolve()]
+    skipped = surveyed.skipped + [(path.name, "the output folder of this batch")
+                                  for _, path in surveyed.submissions
+                                  if path.resolve() == out.resolve()]
+    for entry, reason in skipped:
+        log(f"not graded: {entry!r}: {reason}")
     todo: list[Job] = []
     for name, path in found:
-        print_ = fingerprint(path, suite, config)
+        try:
+            print_ = fingerprint(path, suite, config)
+        except OSError:  # unreadable: graded (and reported) without resuming
+            print_ = ""
         done = reports.read_results(out / name)
-        if not force and done and done["extra_data"].get("fingerprint") == print_:
+        if not force and print_ and done and done["extra_data"].get("fingerprint") == print_:
             log(f"{name}: already graded ({done['score']:g}), skipped; --force regrades")
             continue
         todo.append(Job(name, path, print_))

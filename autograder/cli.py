@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder import batch, data, reports, sandbox
+from autograder import batch, cgroup, data, reports, sandbox, sandbox_view, seccomp_filter
 from autograder import config as config_module
 from autograder.config import FUNCTIONS, ConfigError
 from autograder.grading import GraderProblem, grade, kill_descendants
@@ -21,12 +21,15 @@ def _log(message: str) -> None:
 def _isolation(require_sandbox: bool) -> str:
     mode = sandbox.isolation()
     if mode == sandbox.BUBBLEWRAP:
+        sandbox_view.package_view()  # built once here, not in every grading process
         _log("isolation: bubblewrap sandbox (no network, private /tmp, read-only minimal "
-             "filesystem, kernel limits)")
+             "filesystem, seccomp filter, kernel limits; memory: "
+             f"{cgroup.probe().describe()})")
     else:
-        _log("isolation: separate process with kernel limits only; bubblewrap (bwrap) is not "
-             "available here, so student code can read files this user can read. Install "
-             "bubblewrap for full isolation.")
+        _log("isolation: separate process with kernel limits only; bubblewrap (bwrap) or "
+             f"its seccomp filter is not available here ({seccomp_filter.available()[1]}), "
+             "so student code can read files this user can read. Install bubblewrap and "
+             "libseccomp2 (scripts/setup.sh) for full isolation.")
         if require_sandbox:
             raise GraderProblem("--require-sandbox was given but bubblewrap is not available; "
                                 "install the 'bubblewrap' package or drop --require-sandbox.")

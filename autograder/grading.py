@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from autograder import cgroup, data, reports, sandbox, submission
 from autograder import config as config_module
-from autograder import data, reports, submission
 from autograder.config import Config
 from autograder.errors import StudentCodeProblem
+from autograder.paths import PUBLIC_SUITE
 from autograder.proxy import StudentProxy
 from autograder.pytest_plugin import GradingPlugin
 from autograder.scoring import ScoredTest, per_function, score_tests
@@ -72,7 +73,8 @@ def _run_suite(suite: Path, plugin: GradingPlugin) -> None:
 def grade(name: str, path: Path, suite: Path, config: Config, *, seed: int, slot: int,
           mode: str, mnist_loader: Callable[[], object]) -> GradeResult:
     """Grade the submission at ``path`` (file or folder) with the tests in ``suite``."""
-    result = GradeResult(student=name, kind="", isolation=mode, max_score=config.max_score)
+    result = GradeResult(student=name, kind="", max_score=config.max_score,
+                         isolation=sandbox.describe(mode, cgroup.probe()))
     with tempfile.TemporaryDirectory(prefix="regkit-") as workdir:
         try:
             staged = submission.stage(name, path, Path(workdir) / "stage")
@@ -82,12 +84,19 @@ def grade(name: str, path: Path, suite: Path, config: Config, *, seed: int, slot
             return result
         result.kind, result.notes = staged.kind, staged.notes
         student = StudentProxy(staged.stage, config, slot=slot, mode=mode)
+        result.isolation = student.isolation
+        # Every suite but the public one calls with inputs students must not see: output
+        # printed during its calls stays out of the reports (see GradingPlugin).
+        hidden_inputs = suite.resolve() != PUBLIC_SUITE.resolve()
+        loaded_output = ""
         try:
             try:
                 student.load_report()
             except StudentCodeProblem as problem:
                 result.error = problem.student_message()
-            plugin = GradingPlugin(student, config, seed, mnist_loader)
+            loaded_output = student.output.text()
+            plugin = GradingPlugin(student, config, seed, mnist_loader,
+                                   hidden_inputs=hidden_inputs)
             _run_suite(suite, plugin)
             result.tests = score_tests(plugin.outcomes, config)
             missing = [f for f, found in _functions(student).items() if found is None]
@@ -95,7 +104,7 @@ def grade(name: str, path: Path, suite: Path, config: Config, *, seed: int, slot
                 result.error = "missing function(s): " + ", ".join(missing)
         finally:
             student.close()
-            result.output = student.output.text()
+            result.output = loaded_output if hidden_inputs else student.output.text()
             kill_descendants()
     return result
 

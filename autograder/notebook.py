@@ -66,6 +66,18 @@ def _bind(node: ast.stmt, bound: set[str]) -> None:
         bound.add(node.target.id)
 
 
+def _segment(text: str, lines: list[str], node: ast.stmt) -> str:
+    """Exactly the source of ``node``: never the rest of its line after a ``;``.
+
+    A definition (with its decorators) always starts its own line and takes its whole
+    lines; a simple statement takes only its own characters.
+    """
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        return "\n".join(lines[start - 1 : node.end_lineno])
+    return ast.get_source_segment(text, node) or ""
+
+
 def _first_line(lines: list[str], node: ast.stmt) -> str:
     text = lines[node.lineno - 1].strip()
     return text if len(text) <= 70 else text[:67] + "..."
@@ -106,8 +118,7 @@ def _cell_source(number: int, source: str, skipped: list[str], bound: set[str]) 
     for node in tree.body:
         if _keep(node, bound):
             _bind(node, bound)
-            start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-            kept.append("\n".join(lines[start - 1 : node.end_lineno]))
+            kept.append(_segment(text, lines, node))
         else:
             skipped.append(f"cell {number}, line {node.lineno}: {_describe_skipped(node, lines)}")
     return "\n\n".join(kept)
@@ -122,7 +133,7 @@ def extract(raw: bytes) -> ExtractedModule:
         nbformat.validate(notebook)
     except UnicodeDecodeError as error:
         raise NotebookError("the notebook is not UTF-8 text; save it again from Jupyter") from error
-    except (ValueError, AttributeError, KeyError, TypeError,
+    except (ValueError, AttributeError, KeyError, TypeError, RecursionError, MemoryError,
             nbformat.ValidationError) as error:
         raise NotebookError(
             "the file is not a valid Jupyter notebook (it may be truncated or edited by hand: "

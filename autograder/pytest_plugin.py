@@ -16,9 +16,12 @@ from dataclasses import dataclass
 import pytest
 
 from autograder.config import FUNCTIONS, Config
-from autograder.errors import Failure, StudentCodeProblem
+from autograder.errors import Failure, StudentCodeProblem, StudentRaised
 from autograder.proxy import CallRecord, StudentProxy
 
+HIDDEN_OUTPUT_NOTE = ("\n\n(Your code printed {count} characters during this test. Output "
+                      "printed during hidden tests is not shown, since it could reveal the "
+                      "hidden inputs; `autograder check` shows it for the public tests.)")
 GRADER_ERROR = ("The grader could not run this test because of a problem on the grader's "
                 "side, not in your code; your instructor will regrade it.")
 
@@ -49,9 +52,10 @@ class GradingPlugin:
     """Gives the suite its fixtures and collects student-facing outcomes."""
 
     def __init__(self, student: StudentProxy, config: Config, seed: int,
-                 mnist_loader: Callable[[], object]) -> None:
+                 mnist_loader: Callable[[], object], *, hidden_inputs: bool = False) -> None:
         self._student, self._config, self._seed = student, config, seed
         self._mnist_loader = mnist_loader
+        self._hidden_inputs = hidden_inputs
         self.outcomes: list[Outcome] = []
         self.collection_errors: list[str] = []
 
@@ -114,6 +118,8 @@ class GradingPlugin:
         error = call.excinfo.value
         if isinstance(error, Failure):
             result.message = str(error)
+        elif isinstance(error, StudentRaised) and self._hidden_inputs:
+            result.message = _first_line(error).student_message()
         elif isinstance(error, StudentCodeProblem):
             result.message = error.student_message()
         elif type(error) is AssertionError:
@@ -121,5 +127,17 @@ class GradingPlugin:
         else:
             result.message = GRADER_ERROR
             result.grader_error = "".join(traceback.format_exception(error))[-4000:]
-        result.output = "".join(proxy.last_call.output for proxy in self._proxies())
+        output = "".join(proxy.last_call.output for proxy in self._proxies())
+        if self._hidden_inputs and output.strip():
+            result.message += HIDDEN_OUTPUT_NOTE.format(count=len(output))
+        elif not self._hidden_inputs:
+            result.output = output
         return result
+
+
+def _first_line(error: StudentRaised) -> StudentRaised:
+    """The student's exception with only the first line (at most 200 characters) of its
+    message: enough to recognise the error, too little to carry a test's inputs out."""
+    lines = error.message.splitlines() or [""]
+    short = lines[0][:200] + (" [...]" if len(lines) > 1 or len(lines[0]) > 200 else "")
+    return StudentRaised(error.function, error.type_name, short, error.student_traceback)

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +45,14 @@ def write_atomically(path: Path, text: str) -> None:
 
 def _clip(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[:limit] + f"\n[... {len(text) - limit} more]"
+
+
+def _fenced(text: str, info: str = "text") -> list[str]:
+    """``text`` as a Markdown code block whose fence is longer than any backtick run inside,
+    so that student text can never close it and render as Markdown."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + info, text, fence]
 
 
 def results_json(result: GradeResult, fingerprint: str) -> dict:
@@ -89,7 +98,7 @@ def feedback_markdown(result: GradeResult) -> str:
     lines = [f"# Feedback for {result.student}", "",
              f"**Score: {result.score:g} / {result.max_score:g}**", ""]
     if result.error:
-        lines += ["## Problem with the submission", "", _clip(result.error), ""]
+        lines += ["## Problem with the submission", "", *_fenced(_clip(result.error)), ""]
     if result.tests:
         lines += ["| function | points | tests passed |", "|---|---|---|"]
         for function in FUNCTIONS:
@@ -105,22 +114,20 @@ def feedback_markdown(result: GradeResult) -> str:
         for scored in failed:
             outcome = scored.outcome
             lines += [f"### `{outcome.function}`: {outcome.name} "
-                      f"(-{scored.max_points:.2f} points)", "", "```text",
-                      _clip(outcome.message), "```", ""]
+                      f"(-{scored.max_points:.2f} points)", "",
+                      *_fenced(_clip(outcome.message)), ""]
             if outcome.output:
-                lines += ["Your code printed:", "", "```text", _clip(outcome.output, 2000),
-                          "```", ""]
+                lines += ["Your code printed:", "", *_fenced(_clip(outcome.output, 2000)), ""]
     elif result.tests:
         lines += ["Every test passed. Well done!", ""]
     if result.notes:
         lines += ["## Not graded", "",
                   "These parts of your submission were not run when grading (only imports, "
                   "functions, classes and constants are):", ""]
-        lines += [f"- {note}" for note in result.notes[:50]]
-        lines.append("")
+        lines += [*_fenced("\n".join(f"- {note}" for note in result.notes[:50])), ""]
     if result.output.strip():
-        lines += ["## Output of your code while loading", "", "```text",
-                  _clip(result.output, 8000), "```", ""]
+        lines += ["## Output of your code while loading", "",
+                  *_fenced(_clip(result.output, 8000)), ""]
     return "\n".join(lines)
 
 

@@ -84,8 +84,12 @@ def bubblewrap_works() -> bool:
 
 
 def isolation() -> str:
-    """The isolation in effect on this machine: ``bubblewrap`` or ``process``."""
-    return BUBBLEWRAP if bubblewrap_works() else PROCESS
+    """The isolation in effect on this machine: ``bubblewrap`` or ``process``.
+
+    bubblewrap is used only together with its seccomp filter; without libseccomp the
+    worker falls back to a plain process (and ``--require-sandbox`` refuses to grade).
+    """
+    return BUBBLEWRAP if bubblewrap_works() and seccomp_filter.available()[0] else PROCESS
 
 
 def _namespace_flags() -> list[str]:

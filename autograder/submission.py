@@ -13,6 +13,7 @@ import ast
 import io
 import re
 import shutil
+import stat
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from autograder.sandbox import Stage
 MODULE_FILE = "regularization.py"
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 MAX_FOLDER_BYTES = 20 * 1024 * 1024
+MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 _SUFFIXES = (".py", ".ipynb")
 _COOKIE = re.compile(r"^([ \t\f]*#.*?coding[:=][ \t]*)[-\w.]+")
 
@@ -42,27 +44,68 @@ class StagedSubmission:
     notes: list[str] = field(default_factory=list)
 
 
-def discover(folder: Path) -> list[tuple[str, Path]]:
-    """List ``(student, path)`` for every submission in ``folder``, sorted by name.
+@dataclass
+class Survey:
+    """Every entry of a submissions folder: graded as a student, or skipped with a reason."""
 
-    Names are file stems or folder names; when two files share a stem, the suffix is
-    added so that no student's results overwrite another's.
+    submissions: list[tuple[str, Path]]
+    skipped: list[tuple[str, str]]
+
+
+def _skip_reason(path: Path) -> str | None:
+    """Why a top-level entry is not a student, or None when it is one."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError as error:
+        return f"cannot be read ({error.strerror})"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link; submit the file or folder itself"
+    if path.name.startswith((".", "_")):
+        return ("a hidden or private entry (its name starts with '.' or '_'); rename it to "
+                "have it graded")
+    if stat.S_ISDIR(mode):
+        return None
+    if not stat.S_ISREG(mode):
+        return "not a regular file or folder (a pipe, socket or device)"
+    if path.suffix not in _SUFFIXES:
+        return "not a .py or .ipynb file"
+    return None
+
+
+def survey(folder: Path) -> Survey:
+    """Sort every entry of ``folder`` into submissions ``(student, path)`` and skipped
+    ``(entry, reason)``, both sorted by name.
+
+    Names are file stems or folder names with every character but letters, digits, ``_``
+    and ``-`` replaced by ``_``: a student name never holds a dot, so it never collides
+    with a file the batch writes beside the students' folders (``gradebook.csv``...).
+    When two entries give the same name, the suffix and then a number are added, so that
+    no student's results overwrite another's.
     """
-    entries = [p for p in sorted(folder.iterdir())
-               if not p.name.startswith((".", "_")) and not p.is_symlink()
-               and (p.is_dir() or p.suffix in _SUFFIXES)]
-    stems = [p.stem if p.is_file() else p.name for p in entries]
+    entries, skipped = [], []
+    for path in sorted(folder.iterdir()):
+        reason = _skip_reason(path)
+        if reason is None:
+            entries.append(path)
+        else:
+            skipped.append((path.name, reason))
+    stems = [p.stem if p.suffix in _SUFFIXES and not p.is_dir() else p.name for p in entries]
     named: list[tuple[str, Path]] = []
     used: set[str] = set()
     for path, stem in zip(entries, stems, strict=True):
-        kind = path.suffix.lstrip(".") if path.is_file() else "folder"
-        name = re.sub(r"[^\w.-]", "_", stem if stems.count(stem) == 1 else f"{stem}_{kind}")
+        kind = "folder" if path.is_dir() else path.suffix.lstrip(".")
+        name = re.sub(r"[^\w-]", "_", stem if stems.count(stem) == 1 else f"{stem}_{kind}")
         unique, number = name, 2
         while unique in used:
             unique, number = f"{name}_{number}", number + 1
         used.add(unique)
         named.append((unique, path))
-    return sorted(named)
+    return Survey(sorted(named), skipped)
+
+
+def discover(folder: Path) -> list[tuple[str, Path]]:
+    """List ``(student, path)`` for every submission in ``folder``, sorted by name."""
+    return survey(folder).submissions
 
 
 def _decode_python(raw: bytes, label: str) -> str:
@@ -105,8 +148,27 @@ def _check_syntax(source: str, label: str) -> None:
         raise UnusableSubmission(f"{label} cannot be read by Python ({error}).") from None
 
 
+def _read_limited(path: Path, label: str) -> bytes:
+    """The file's bytes, refused before reading when it is not a regular file or too big."""
+    notebook_file = path.suffix == ".ipynb"
+    limit = MAX_NOTEBOOK_BYTES if notebook_file else MAX_SOURCE_BYTES
+    info = path.lstat()
+    if not stat.S_ISREG(info.st_mode):
+        raise UnusableSubmission(f"{label} is not a regular file (a link, pipe or device); "
+                                 "submit the file itself.")
+    if info.st_size > limit:
+        advice = ("clear its outputs (Kernel > Restart & Clear Output), save it and submit "
+                  "again" if notebook_file else "submit only your code")
+        raise UnusableSubmission(f"{label} is larger than {limit // 1024} KB; {advice}.")
+    with open(path, "rb") as stream:
+        raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise UnusableSubmission(f"{label} is larger than {limit // 1024} KB.")
+    return raw
+
+
 def _module_source(path: Path, label: str) -> tuple[str, list[str]]:
-    raw = path.read_bytes()
+    raw = _read_limited(path, label)
     if path.suffix == ".ipynb":
         if not raw.strip():
             raise UnusableSubmission(f"{label} is empty. Save your notebook and submit again.")
@@ -142,7 +204,11 @@ def _copy_folder(source: Path, target: Path, notes: list[str]) -> None:
         if path.is_symlink():
             notes.append(f"{relative}: a symbolic link - not copied")
             continue
-        if "__pycache__" in relative.parts or not path.is_file():
+        if "__pycache__" in relative.parts or path.is_dir():
+            continue
+        if not path.is_file():
+            notes.append(f"{relative}: not a regular file (a pipe, socket or device) - "
+                         "not copied")
             continue
         total += path.stat().st_size
         if total > MAX_FOLDER_BYTES:

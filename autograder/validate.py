@@ -26,14 +26,19 @@ def describe(value: Any) -> str:
 
 
 def array(value: Any, what: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """Return ``value`` as a finite, real-valued plain ndarray, or fail naming ``what``."""
+    """Return ``value`` as a finite plain ndarray of floats, or fail naming ``what``.
+
+    Every array the contract asks for holds floats; an integer or boolean array (a mask
+    of ``True``/``False``, a rounded result) is a different value and fails here.
+    """
     if not isinstance(value, np.ndarray):
         raise Failure(f"{what} should be a numpy array, but your code returned {describe(value)}.")
-    if value.dtype.kind not in "biuf":
-        raise Failure(f"{what} should hold real numbers, but its dtype is {value.dtype}.")
+    if value.dtype.kind != "f":
+        raise Failure(f"{what} should hold floating-point numbers, but its dtype is "
+                      f"{value.dtype}; convert it, e.g. with .astype(A.dtype).")
     if shape is not None and value.shape != tuple(shape):
         raise Failure(f"{what} should have shape {tuple(shape)}, but it has shape {value.shape}.")
-    if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+    if not np.all(np.isfinite(value)):
         bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
         raise Failure(f"{what} contains {bad} NaN or infinite value(s); every entry should be "
                       "a finite number.")

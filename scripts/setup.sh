@@ -4,14 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v bwrap >/dev/null 2>&1; then
+# libseccomp2: the library behind the workers' seccomp filter (pyseccomp loads it).
+if ! command -v bwrap >/dev/null 2>&1 || ! ldconfig -p 2>/dev/null | grep -q libseccomp.so.2; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null
+        apt-get update -qq && apt-get install -y -qq bubblewrap libseccomp2 >/dev/null
     elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-        sudo apt-get update -qq && sudo apt-get install -y -qq bubblewrap >/dev/null
+        sudo apt-get update -qq && sudo apt-get install -y -qq bubblewrap libseccomp2 >/dev/null
     else
-        echo "setup: bubblewrap (bwrap) is not installed and cannot be installed here;" \
-             "grading falls back to process limits only and the isolation tests fail." >&2
+        echo "setup: bubblewrap (bwrap) or libseccomp2 is not installed and cannot be" \
+             "installed here; grading falls back to process limits only and the isolation" \
+             "tests fail." >&2
     fi
 fi
 

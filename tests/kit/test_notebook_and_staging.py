@@ -187,12 +187,13 @@ def test_discover_keeps_same_stem_submissions_apart(tmp_path: Path) -> None:
 def _assert_stage_layout(staged: submission.StagedSubmission) -> None:
     folder = staged.stage
     assert (folder.runtime / "worker.py").is_file() and (folder.runtime / "protocol.py").is_file()
-    assert (folder.substitute_runtime / "known_good.py").is_file()
+    assert (folder.substitute_runtime / "worker.py").is_file()
     assert (folder.lib / "nn_helpers.py").is_file()
     assert (folder.submission / "regularization.py").is_file()
     assert folder.scratch.is_dir() and not any(folder.scratch.iterdir())
     staged_files = {p.name for p in folder.runtime.parent.rglob("*")}
-    for secret in ("grader_config.py", "test_public.py", "test_hidden_dropout.py"):
+    for secret in ("grader_config.py", "test_public.py", "test_hidden_dropout.py",
+                   "known_good.py"):
         assert secret not in staged_files
 
 
