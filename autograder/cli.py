@@ -26,10 +26,11 @@ def _isolation(require_sandbox: bool) -> str:
              "filesystem, seccomp filter, kernel limits; memory: "
              f"{cgroup.probe().describe()})")
     else:
-        _log("isolation: separate process with kernel limits only; bubblewrap (bwrap) or "
-             f"its seccomp filter is not available here ({seccomp_filter.available()[1]}), "
-             "so student code can read files this user can read. Install bubblewrap and "
-             "libseccomp2 (scripts/setup.sh) for full isolation.")
+        reason = seccomp_filter.available()[1] or "bwrap is missing or cannot run"
+        _log("isolation: separate process with kernel limits only; bubblewrap (bwrap) is not "
+             f"available here with its seccomp filter ({reason}), so student code can read "
+             "files this user can read. Install bubblewrap and libseccomp2 "
+             "(scripts/setup.sh) for full isolation.")
         if require_sandbox:
             raise GraderProblem("--require-sandbox was given but bubblewrap is not available; "
                                 "install the 'bubblewrap' package or drop --require-sandbox.")

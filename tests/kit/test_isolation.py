@@ -524,9 +524,12 @@ def test_hostile_batch_finishes_with_a_row_each(hostile_batch: dict) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert "isolation: bubblewrap" in done.stderr
     rows = (hostile_batch["out"] / "gradebook.csv").read_text().splitlines()
-    expected = {p.stem for p in hostile_batch["folder"].glob("*.py")}
+    survey = submission.survey(hostile_batch["folder"])
+    expected = {name for name, _ in survey.submissions}
     assert {row.split(",")[0] for row in rows[1:]} == expected
-    assert all(",bubblewrap," in row for row in rows[1:])
+    for entry, reason in survey.skipped:  # every other entry is listed with its reason
+        assert f"not graded: {entry!r}: {reason}" in done.stderr
+    assert all(",bubblewrap; seccomp; cgroup " in row for row in rows[1:])
 
 
 def test_hostile_batch_leaves_no_trace(hostile_batch: dict) -> None:
