@@ -220,6 +220,18 @@ def test_grading_completes_for_every_submission(
     )
 
 
+@pytest.mark.parametrize("folder", list(FOLDERS))
+def test_every_entry_gets_a_row_or_a_printed_reason(
+    graded: Callable[[str], Graded], folder: str
+) -> None:
+    run = graded(folder)
+    listed = set(re.findall(r"^not graded: '([^']*)': ", run.log, re.MULTILINE))
+    entries = {path.name for path in FOLDERS[folder].iterdir()}
+    rows = len(run.rows)
+    assert rows + len(listed) == len(entries), (rows, sorted(listed), sorted(entries))
+    assert listed <= entries
+
+
 @pytest.mark.parametrize(("folder", "student"), _cases(), ids=lambda v: v.replace("/", "_"))
 def test_outcome(graded: Callable[[str], Graded], folder: str, student: str) -> None:
     spec = EXPECTATIONS[folder][student]

@@ -319,8 +319,10 @@ def test_a_malformed_load_reply_is_the_students_crash(make_student) -> None:
 
 
 def test_a_bad_generator_state_is_the_students_crash(make_student) -> None:
+    state = {"bit_generator": "PCG64", "state": {"state": -1, "inc": 1}, "has_uint32": 0,
+             "uinteger": 0}
     student = make_student(_patched_encode('message.get("generator_states")',
-                                           '"generator_states": [-1]'))
+                                           f'"generator_states": [{state!r}]'))
     with pytest.raises(StudentCrashed, match="generator"):
         student.dropout(np.ones((2, 2)), 0.5, True, np.random.default_rng(0))
     assert student.l2_regularization([np.ones((2, 2))], 0.1)[0] == pytest.approx(0.4)

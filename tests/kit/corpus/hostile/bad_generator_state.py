@@ -1,4 +1,4 @@
-"""Attack: report random generator states of -1 (and a wrong bit generator) after each call. The grader must reject them as the student's crash: dropout and train_mlp, which take a generator, lose their points; l2_regularization keeps its own; no grader error."""
+"""Attack: report random generator states whose numbers are -1 after each call (numpy raises OverflowError on them). The grader must reject them as the student's crash: dropout and train_mlp, which take a generator, lose their points; l2_regularization keeps its own; no grader error."""
 
 import protocol
 
@@ -7,7 +7,9 @@ _encode = protocol.encode
 
 def _bad_states(message, generators=None):
     if isinstance(message, dict) and message.get("generator_states"):
-        message = {**message, "generator_states": [-1] * len(message["generator_states"])}
+        negative = {"bit_generator": "PCG64", "state": {"state": -1, "inc": -1},
+                    "has_uint32": 0, "uinteger": 0}
+        message = {**message, "generator_states": [negative] * len(message["generator_states"])}
     return _encode(message, generators)
 
 
