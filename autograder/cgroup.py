@@ -122,12 +122,23 @@ def probe() -> Layout:
             reasons.append(layout)
             continue
         try:
+            _sweep(layout)
             Group.create(layout, memory_bytes=64 * 2**20, processes=8).close()
         except OSError as error:
             reasons.append(f"cannot create a {layout.version} group ({error.strerror})")
             continue
         return layout
     return Layout("", (), "; ".join(reasons))
+
+
+def _sweep(layout: Layout) -> None:
+    """Remove groups left by grading processes that died before closing them (their
+    remaining processes, if any, are killed first)."""
+    for parent in layout.parents:
+        for path in parent.glob("regkit-*-*"):
+            pid = path.name.split("-")[1]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                Group(layout, [path]).close()
 
 
 class Group:
