@@ -9,6 +9,7 @@ problems); pytest's report, which quotes test source, is never shown to students
 from __future__ import annotations
 
 import hashlib
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -135,9 +136,16 @@ class GradingPlugin:
         return result
 
 
+_LONG_NUMBER = re.compile(r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
 def _first_line(error: StudentRaised) -> StudentRaised:
     """The student's exception with only the first line (at most 200 characters) of its
-    message: enough to recognise the error, too little to carry a test's inputs out."""
+    message, every number of four or more digits shown as ``#``: enough to recognise the
+    error (``shapes (3,4) and (5,6) not aligned``), too little to carry a test's random
+    inputs or generator states out."""
     lines = error.message.splitlines() or [""]
     short = lines[0][:200] + (" [...]" if len(lines) > 1 or len(lines[0]) > 200 else "")
+    short = _LONG_NUMBER.sub(
+        lambda m: "#" if sum(c.isdigit() for c in m.group()) >= 4 else m.group(), short)
     return StudentRaised(error.function, error.type_name, short, error.student_traceback)

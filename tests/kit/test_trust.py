@@ -494,3 +494,16 @@ def test_a_student_fault_in_a_reply_is_never_a_grader_error(make_student) -> Non
     student = make_student(_patched_encode('"mutated" in message', '"mutated": 5'))
     with pytest.raises(StudentCodeProblem):
         student.l2_regularization([np.ones((2, 2))], 0.1)
+
+
+def test_hidden_suite_error_messages_keep_one_line_without_long_numbers() -> None:
+    from autograder.errors import StudentRaised
+    from autograder.pytest_plugin import _first_line
+
+    state = "277411920330744219390361158391786305109"
+    raised = StudentRaised("dropout", "ValueError",
+                           f"shapes (3,4) and (5,6) not aligned, rng {state}, A[0]=0.73914\n"
+                           "[[0.73914, 0.1182]]", "")
+    shown = _first_line(raised).student_message()
+    assert "shapes (3,4) and (5,6) not aligned" in shown
+    assert state not in shown and "0.73914" not in shown and "0.1182" not in shown
