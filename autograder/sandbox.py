@@ -215,7 +215,7 @@ def worker_launch(stage: Stage, fds: tuple[int, int], substitute: bool, slot: in
 def describe(mode: str, layout: cgroup.Layout) -> str:
     """The gradebook's ``isolation`` value: sandbox, system-call filter, memory bound."""
     parts = [mode]
-    if mode == BUBBLEWRAP:
+    if mode == BUBBLEWRAP or seccomp_filter.available()[0]:
         parts.append("seccomp")
     parts.append(layout.describe())
     return "; ".join(parts)
@@ -256,13 +256,17 @@ def limits_preexec(limits: Limits, mode: str,
     """A function to run in the child before exec: kernel limits and death with the grader.
 
     The child joins the submission's memory group (when there is one) and a fresh session
-    keyring. When the worker keeps the grader's uid, the process limit counts every
-    process of that uid, so it is set above the count that already exists.
+    keyring; without bubblewrap it also installs the seccomp filter. When the worker keeps
+    the grader's uid, the process limit counts every process of that uid, so it is set
+    above the count that already exists.
     """
     dropping_uid = mode == BUBBLEWRAP and os.geteuid() == 0
     processes = limits.processes if dropping_uid else _count_own_processes() + limits.processes
     libc = ctypes.CDLL(None, use_errno=True)
     parent = os.getpid()
+    # bubblewrap loads the filter itself (--seccomp); a plain process installs it last.
+    install_filter = (seccomp_filter.Installer()
+                      if mode != BUBBLEWRAP and seccomp_filter.available()[0] else None)
 
     def apply() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -277,5 +281,7 @@ def limits_preexec(limits: Limits, mode: str,
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        if install_filter is not None:
+            install_filter()
 
     return apply

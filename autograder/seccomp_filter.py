@@ -17,6 +17,7 @@ process (libseccomp's default for a foreign architecture).
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import functools
 import os
@@ -36,6 +37,15 @@ REFUSED = (
 # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME
 CLONE_NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000,
                          0x20000000, 0x40000000, 0x00000080)
+
+
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+
+
+class _Program(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
 class SeccompUnavailable(RuntimeError):
@@ -84,3 +94,23 @@ def open_fd() -> int:
     os.write(fd, compiled())
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
+
+
+class Installer:
+    """Puts the calling process under the filter, for a worker started without bubblewrap.
+
+    Everything is prepared in the parent; calling the instance (in the child, just before
+    exec) only makes the two ``prctl`` calls.
+    """
+
+    def __init__(self) -> None:
+        program = compiled()
+        self._buffer = ctypes.create_string_buffer(program, len(program))  # outlives fork
+        self._program = _Program(len(program) // 8, ctypes.addressof(self._buffer))
+        self._libc = ctypes.CDLL(None, use_errno=True)
+
+    def __call__(self) -> None:
+        libc = self._libc
+        if (libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or libc.prctl(
+                _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(self._program), 0, 0)):
+            raise OSError(ctypes.get_errno(), "cannot install the seccomp filter")

@@ -167,16 +167,25 @@ def test_the_grader_session_keyring_is_out_of_reach(make_student) -> None:
     assert secret.decode() not in output
 
 
-def test_a_fresh_keyring_per_worker_without_the_filter(tmp_path: Path) -> None:
-    """The preexec hook alone gives the child a new, empty session keyring."""
+def test_each_worker_joins_a_fresh_session_keyring() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     own = libc.syscall(250, 0, -3, 0)  # KEYCTL_GET_KEYRING_ID of our session keyring
+    probe = "import ctypes; print(ctypes.CDLL(None).syscall(250, 0, -3, 0))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          preexec_fn=lambda: sandbox._join_fresh_keyring(libc), check=True)
+    assert int(done.stdout) > 0 and int(done.stdout) != own
+
+
+def test_a_worker_without_bubblewrap_runs_under_the_filter_too() -> None:
     limits = sandbox.Limits(2**31, 60, 64, 2**24)
-    probe = ("import ctypes; print(ctypes.CDLL(None).syscall(250, 0, -3, 0))")
+    probe = ("import ctypes; libc = ctypes.CDLL(None, use_errno=True)\n"
+             "for number, args in ((250, (0, -3, 0)), (272, (0x10000000,)), (425, (4, None))):\n"
+             "    print(libc.syscall(number, *args), ctypes.get_errno())")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           preexec_fn=sandbox.limits_preexec(limits, sandbox.PROCESS),
                           check=True)
-    assert int(done.stdout) > 0 and int(done.stdout) != own
+    assert done.stdout.split() == ["-1", "1"] * 3, done.stdout
+    assert "seccomp" in sandbox.describe(sandbox.PROCESS, cgroup.probe())
 
 
 # --- memory cgroup -----------------------------------------------------------------------------
