@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +22,8 @@ def _log(message: str) -> None:
 def _isolation(require_sandbox: bool) -> str:
     mode = sandbox.isolation()
     if mode == sandbox.BUBBLEWRAP:
-        sandbox_view.package_view()  # built once here, not in every grading process
+        # Found (or built) once here; the grading processes inherit its location.
+        os.environ[sandbox_view.VIEW_VARIABLE] = str(sandbox_view.package_view())
         _log("isolation: bubblewrap sandbox (no network, private /tmp, read-only minimal "
              "filesystem, seccomp filter, kernel limits; memory: "
              f"{cgroup.probe().describe()})")
