@@ -83,6 +83,9 @@ class CallRecord:
     mutated: list[str] = field(default_factory=list)
     output: str = ""
     seconds: float = 0.0
+    in_place: list[str] = field(default_factory=list)  # arrays of the caller changed in place
+    # In the substitution worker: how often the call reached the known-good functions.
+    substitute_calls: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -271,6 +274,14 @@ class StudentProxy:
             raise self._load_problem
         return reply
 
+    def substitution_notes(self) -> list[str]:
+        """What the substitution worker could not redirect to the known-good functions."""
+        try:
+            notes = self.load_report().get("substitution_notes")
+        except StudentCodeProblem:
+            return []
+        return [str(note)[:500] for note in notes] if type(notes) is list else []
+
     def _timeout(self, wanted: float, function: str) -> float:
         remaining = self.budget.remaining()
         if remaining <= 0:
@@ -302,7 +313,9 @@ class StudentProxy:
             self.budget.used += time.monotonic() - started
         self.last_call = CallRecord(function, _string_list(reply.get("mutated")),
                                     _capped(str(reply.get("output", "")), self.output.cap),
-                                    time.monotonic() - started)
+                                    time.monotonic() - started,
+                                    _string_list(reply.get("in_place")),
+                                    _counts(reply.get("substitute_calls")))
         if reply.get("status") == "raised":
             raise _raised(function, reply, functions.get(function))
         if reply.get("status") != "ok" or "value" not in reply:
@@ -336,6 +349,12 @@ def _capped(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n[... {len(text) - limit} more characters of output not kept]"
+
+
+def _counts(value: Any) -> dict[str, int]:
+    if type(value) is not dict:
+        return {}
+    return {str(k)[:100]: v for k, v in value.items() if type(v) is int and v >= 0}
 
 
 def _string_list(value: Any) -> list[str]:

@@ -161,7 +161,7 @@ def _make_stage(workdir: Path) -> Stage:
         folder.mkdir(parents=True)
     for runtime, files in ((stage.runtime, ("worker.py", "protocol.py")),
                            (stage.substitute_runtime,
-                            ("worker.py", "protocol.py", "known_good.py"))):
+                            ("worker.py", "protocol.py", "known_good.py", "substitution.py"))):
         for name in files:
             shutil.copyfile(PACKAGE_DIR / name, runtime / name)
     shutil.copyfile(HELPERS_FILE, stage.lib / HELPERS_FILE.name)
