@@ -79,7 +79,8 @@ def _functions_of(value: object) -> list[tuple[types.FunctionType, bool]]:
     (``__wrapped__``), or a callable object's ``__call__``."""
     value, bound = _unwrap(value)
     if not isinstance(value, types.FunctionType):
-        value, _ = _unwrap(getattr(type(value), "__call__", None))
+        value, _ = _unwrap(next((vars(k)["__call__"] for k in type(value).__mro__
+                                 if "__call__" in vars(k)), None))
         bound = True
     chain: list[tuple[types.FunctionType, bool]] = []
     while isinstance(value, types.FunctionType) and all(value is not f for f, _ in chain):

@@ -160,8 +160,9 @@ class Worker:
             return _error_reply(error, self.submission_dir, sink.text())
         notes: list[str] = []
         if self.substitute:
-            import known_good
             import substitution
+
+            import known_good
 
             notes = substitution.install(self.module, self.submission_dir, {
                 "dropout": known_good.dropout,
