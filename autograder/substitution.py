@@ -133,6 +133,17 @@ def _dispatcher(name: str, known: Callable, signature: inspect.Signature | None,
     return dispatch
 
 
+def _counted(name: str, known: Callable) -> Callable:
+    """``known``, counting its calls under ``name`` like the trampolines do."""
+
+    @functools.wraps(known)
+    def counted(*args, **kwargs):
+        calls[name] = calls.get(name, 0) + 1
+        return known(*args, **kwargs)
+
+    return counted
+
+
 def _trampoline_code(free_vars: int, key: str) -> types.CodeType:
     """Code of ``def f(*args, **kwargs): return <substitutes>[key](args, kwargs)`` with
     ``free_vars`` unused free variables, so it can replace the code of a closure."""
@@ -243,16 +254,17 @@ def install(module: types.ModuleType, submission_dir: str,
         calls.setdefault(name, 0)
         original = getattr(module, name, None)
         if original is None:
-            setattr(module, name, replacement)
+            setattr(module, name, _counted(name, replacement))
             continue
         redirector = _Redirector(name, replacement)
         functions = _functions_of(original)
         for function, drops_first in functions:
             redirector.redirect(function, drops_first)
         redirector.copies()
-        setattr(module, name, replacement)
+        counted = _counted(name, replacement)
+        setattr(module, name, counted)
         if not functions:
-            _rebind(modules, original, replacement)
+            _rebind(modules, original, counted)
             notes.append(f"your `{name}` is a {type(original).__name__} object, not a Python "
                          "function, so the grader could replace only the references to it in "
                          "your modules' names, classes, lists, dicts, default arguments and "
