@@ -261,9 +261,9 @@ def install(module: types.ModuleType, submission_dir: str,
         for function, drops_first in functions:
             redirector.redirect(function, drops_first)
         redirector.copies()
-        counted = _counted(name, replacement)
-        setattr(module, name, counted)
         if not functions:
+            counted = _counted(name, replacement)
+            setattr(module, name, counted)
             _rebind(modules, original, counted)
             notes.append(f"your `{name}` is a {type(original).__name__} object, not a Python "
                          "function, so the grader could replace only the references to it in "

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import known_good, train_probe
+from autograder import known_good, substitution, train_probe
 from autograder.paths import HELPERS_FILE
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -50,8 +50,8 @@ def _load(path: Path):
         spec.loader.exec_module(module)
     finally:
         sys.path.remove(str(HELPERS_FILE.parent))
-    module.dropout = known_good.dropout
-    module.l2_regularization = known_good.l2_regularization
+    substitution.install(module, str(path.parent), {
+        "dropout": known_good.dropout, "l2_regularization": known_good.l2_regularization})
     return module
 
 
