@@ -51,7 +51,11 @@ def _submission_modules(submission_dir: str) -> list[types.ModuleType]:
     root = os.path.join(os.path.realpath(submission_dir), "")
     found = []
     for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None)
+        try:
+            path = module.__dict__.get("__file__") if isinstance(module, types.ModuleType) \
+                else None
+        except Exception:  # noqa: BLE001 - a module object may be anything
+            continue
         if isinstance(path, str) and os.path.realpath(path).startswith(root):
             found.append(module)
     return found

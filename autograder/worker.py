@@ -164,9 +164,16 @@ class Worker:
 
             import known_good
 
-            notes = substitution.install(self.module, self.submission_dir, {
-                "dropout": known_good.dropout,
-                "l2_regularization": known_good.l2_regularization})
+            known = {"dropout": known_good.dropout,
+                     "l2_regularization": known_good.l2_regularization}
+            try:
+                notes = substitution.install(self.module, self.submission_dir, known)
+            except Exception as error:  # noqa: BLE001 - whatever the submission holds
+                for name, function in known.items():
+                    setattr(self.module, name, function)
+                notes = [f"the grader could replace only the module's own dropout and "
+                         f"l2_regularization names ({type(error).__name__} while looking for "
+                         "other references to them)"]
         found = {}
         for name in ("l2_regularization", "dropout", "train_mlp"):
             function = getattr(self.module, name, None)
