@@ -153,6 +153,13 @@ def dropout_cause(
         return ("your dropout did not draw any random number from the generator passed as "
                 "rng (is it using np.random.* or a new np.random.default_rng() instead?). "
                 f"{_KEEP}")
+    if state_after is not None:
+        one_draw = _generator(state)
+        one_draw.random(A.shape)
+        if state_after != one_draw.bit_generator.state:
+            return ("your dropout drew a different amount of random numbers from rng than one "
+                    "rng.random(A.shape) call (a second draw, or another random function), so "
+                    f"its mask is not the assignment's. {_KEEP}")
     return _dropout_statistics_cause(mask, p)
 
 

@@ -59,6 +59,16 @@ def test_a_binomial_mask_is_described_by_what_was_observed(p):
         assert "rng.binomial(1, p, A.shape) for p <= 0.5" in cause
 
 
+def test_dropout_that_draws_twice_is_recognised():
+    p, shape = 0.6, (20, 30)
+    rng = np.random.default_rng(5)
+    state = rng.bit_generator.state
+    rng.random(shape)
+    mask = (rng.random(shape) < p) / p
+    cause = diagnose.dropout_cause(np.zeros(shape), p, state, mask, rng.bit_generator.state)
+    assert "different amount of random numbers" in cause
+
+
 def test_dropout_that_never_draws_from_rng_is_recognised():
     p, shape = 0.6, (20, 30)
     state = np.random.default_rng(5).bit_generator.state
