@@ -101,21 +101,20 @@ def _dropout_variants(shape: tuple[int, ...], p: float,
     """Masks of the common dropout mistakes, drawn from the generator state of the call."""
     u = _generator(state).random(shape)
     keep, drop = u < p, u >= p
-    # First, since the lesson draws its mask this way: for p <= 0.5 numpy's binomial keeps
-    # where u > 1 - p, for p > 0.5 it gives exactly the contract's mask.
-    binomial = _generator(state).binomial(1, p, size=shape)
     variants = [
-        (binomial / p, "your mask is drawn with rng.binomial (as in the lesson). It has the "
-                       "right distribution, but the assignment fixes the draw so that results can "
-                       f"be checked: {_KEEP} (one call of rng.random per dropout call)."),
+        # What was observed, not a guess: for p <= 0.5 numpy's binomial gives exactly this
+        # mask (for p > 0.5 it gives the contract's), so the mask cannot tell them apart.
+        # First, because for p = 0.5 it is also the "at least p" mask below.
+        ((u > 1 - p) / p, "the units your mask keeps are exactly those whose number from "
+                          "rng.random(A.shape) is above 1 - p (rng.random(A.shape) > 1 - p gives "
+                          "this mask, and so does rng.binomial(1, p, A.shape) for p <= 0.5, as "
+                          "in the lesson). It keeps the right share of units, but the assignment "
+                          f"fixes the draw so that results can be checked: {_KEEP}"),
         (drop / p, f"your mask keeps a unit where the random number is at least p. {_KEEP}"),
         (keep * 1.0, f"your mask holds 0 and 1: the kept units are not scaled by 1/p. {_SCALE}"),
         (drop * 1.0, f"your mask holds 0 and 1 and keeps a unit where the random number is at "
                      f"least p. {_KEEP} {_SCALE}"),
         (keep * p, f"your code multiplies the kept units by p instead of dividing by p. {_SCALE}"),
-        ((u > 1 - p) / p, f"your mask keeps a unit where the random number exceeds 1 - p. That "
-                          f"keeps the right share of units, but the assignment fixes the rule so "
-                          f"that results can be checked: {_KEEP}"),
     ]
     if p < 1:
         variants += [
@@ -154,6 +153,13 @@ def dropout_cause(
         return ("your dropout did not draw any random number from the generator passed as "
                 "rng (is it using np.random.* or a new np.random.default_rng() instead?). "
                 f"{_KEEP}")
+    if state_after is not None:
+        one_draw = _generator(state)
+        one_draw.random(A.shape)
+        if state_after != one_draw.bit_generator.state:
+            return ("your dropout drew a different amount of random numbers from rng than one "
+                    "rng.random(A.shape) call (a second draw, or another random function), so "
+                    f"its mask is not the assignment's. {_KEEP}")
     return _dropout_statistics_cause(mask, p)
 
 

@@ -86,6 +86,9 @@ class CallRecord:
     mutated: list[str] = field(default_factory=list)
     output: str = ""
     seconds: float = 0.0
+    in_place: list[str] = field(default_factory=list)  # arrays of the caller changed in place
+    # In the substitution worker: how often the call reached the known-good functions.
+    substitute_calls: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -308,6 +311,14 @@ class StudentProxy:
             raise self._load_problem
         return reply
 
+    def substitution_notes(self) -> list[str]:
+        """What the substitution worker could not redirect to the known-good functions."""
+        try:
+            notes = self.load_report().get("substitution_notes")
+        except StudentCodeProblem:
+            return []
+        return [str(note)[:500] for note in notes] if type(notes) is list else []
+
     def _timeout(self, wanted: float, function: str) -> float:
         remaining = self.budget.remaining()
         if remaining <= 0:
@@ -339,7 +350,8 @@ class StudentProxy:
             self.budget.used += time.monotonic() - started
         self.last_call = CallRecord(function, reply.get("mutated", []),
                                     _capped(reply["output"], self.output.cap),
-                                    time.monotonic() - started)
+                                    time.monotonic() - started, reply.get("in_place", []),
+                                    reply.get("substitute_calls", {}))
         if reply["status"] == "raised":
             raise _raised(function, reply, functions.get(function))
         for generator, state in zip(generators, reply["generator_states"], strict=True):

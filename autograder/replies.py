@@ -18,6 +18,9 @@ from autograder.config import FUNCTIONS
 
 MAX_TEXT = 64 * 1024
 MAX_SIGNATURE = 1000
+_BIT_GENERATORS = {cls.__name__: cls for cls in (np.random.PCG64, np.random.PCG64DXSM,
+                                                 np.random.MT19937, np.random.Philox,
+                                                 np.random.SFC64)}
 
 
 class MalformedReply(ValueError):
@@ -60,7 +63,28 @@ def load_reply(reply: dict, expected_id: int = 0) -> dict:
         if signature is not None and (type(signature) is not str
                                       or len(signature) > MAX_SIGNATURE):
             raise MalformedReply(f"the signature it reported for {name} is malformed")
-    return {"status": "ok", "functions": dict(functions), "output": _text(reply, "output")}
+    return {"status": "ok", "functions": dict(functions), "output": _text(reply, "output"),
+            "substitution_notes": _paths(reply, "substitution_notes", "notes on replacing "
+                                                                      "functions", 500)}
+
+
+def _paths(reply: dict, key: str, what: str, limit: int = 200) -> list[str]:
+    """A short list of short texts (argument paths, notes), or MalformedReply."""
+    value = reply.get(key, [])
+    if type(value) is not list or len(value) > 10_000 or any(
+            type(item) is not str for item in value):
+        raise MalformedReply(f"its list of {what} is malformed")
+    return [item[:limit] for item in value]
+
+
+def _counts(reply: dict) -> dict[str, int]:
+    """How often the known-good functions were reached: names of the contract, counts."""
+    value = reply.get("substitute_calls", {})
+    if type(value) is not dict or any(
+            name not in FUNCTIONS or type(count) is not int or count < 0
+            for name, count in value.items()):
+        raise MalformedReply("its count of calls to the known-good functions is malformed")
+    return dict(value)
 
 
 def _checked_states(states: Any, count: int) -> list[dict]:
@@ -70,7 +94,7 @@ def _checked_states(states: Any, count: int) -> list[dict]:
         raise MalformedReply("it did not report its random generators' state")
     for state in states:
         try:
-            bit_generator = getattr(np.random, state["bit_generator"])()
+            bit_generator = _BIT_GENERATORS[state["bit_generator"]]()
             bit_generator.state = state
         except Exception as error:  # noqa: BLE001 - numpy may raise anything on a bad state
             raise MalformedReply("it reported an invalid random generator state") from error
@@ -83,11 +107,10 @@ def call_reply(reply: dict, expected_id: int, generator_count: int) -> dict:
         return _raised(reply)
     if "value" not in reply:
         raise MalformedReply("its result is missing")
-    mutated = reply.get("mutated", [])
-    if type(mutated) is not list or len(mutated) > 10_000 or any(
-            type(path) is not str for path in mutated):
-        raise MalformedReply("its list of changed arguments is malformed")
-    return {"status": "ok", "value": reply["value"], "mutated": [m[:200] for m in mutated],
+    return {"status": "ok", "value": reply["value"],
+            "mutated": _paths(reply, "mutated", "changed arguments"),
+            "in_place": _paths(reply, "in_place", "arguments changed in place"),
+            "substitute_calls": _counts(reply),
             "output": _text(reply, "output"),
             "generator_states": _checked_states(reply.get("generator_states"),
                                                 generator_count)}

@@ -347,7 +347,8 @@ train_mlp(params, X, Y, *, lr=0.1, epochs=20, batch_size=64, lambda_=0.0, keep_p
 ```
 
 - `params` holds `W1 (d,h1)`, `b1 (1,h1)`, `W2 (h1,h2)`, `b2 (1,h2)`, `W3 (h2,c)`,
-  `b3 (1,c)`. Do not modify the caller's arrays: work on copies and return new ones.
+  `b3 (1,c)`. Do not modify the caller's dict or its arrays (rebinding its keys counts):
+  work on a copy and return a new dict.
 - `X` is `(n, d)`, `Y` is one-hot `(n, c)`. `rng` as in `dropout`.
 - Each epoch: `order = rng.permutation(n)`; the mini-batches are consecutive slices of
   `order`, `batch_size` rows each (the last one may be smaller), taken in that order.

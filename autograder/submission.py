@@ -225,8 +225,10 @@ def _make_stage(workdir: Path) -> Stage:
     for folder in (stage.runtime, stage.substitute_runtime, stage.lib, stage.submission,
                    stage.scratch):
         folder.mkdir(parents=True)
-    for runtime in (stage.runtime, stage.substitute_runtime):
-        for name in ("worker.py", "protocol.py"):  # known_good.py travels by pipe only
+    for runtime, files in ((stage.runtime, ("worker.py", "protocol.py")),
+                           (stage.substitute_runtime,
+                            ("worker.py", "protocol.py", "substitution.py"))):
+        for name in files:  # known_good.py travels by pipe only
             shutil.copyfile(PACKAGE_DIR / name, runtime / name)
     shutil.copyfile(HELPERS_FILE, stage.lib / HELPERS_FILE.name)
     return stage

@@ -80,3 +80,32 @@ def mapping(value: Any, what: str, keys: tuple[str, ...]) -> dict:
     if missing:
         raise Failure(f"{what} is missing the key(s) {', '.join(map(repr, missing))}.")
     return value
+
+
+def float_values(value: Any, what: str, length: int | None = None) -> list[float]:
+    """Return the numbers in ``value`` as a list of finite floats, whatever holds them: a
+    list or tuple of numbers (numpy scalars and one-element arrays included) or a 1-D
+    numpy array. For the value checks: the type checks look at the container itself."""
+    if isinstance(value, np.ndarray):
+        if value.ndim > 1 and value.size == len(value):
+            value = value.reshape(-1)
+        if value.ndim != 1:
+            raise Failure(f"{what} should be a list of numbers, but your code returned "
+                          f"{describe(value)}.")
+        value = list(value)
+    return [number(item, f"{what}[{i}]")
+            for i, item in enumerate(sequence(value, what, length))]
+
+
+def number(value: Any, what: str) -> float:
+    """Return ``value`` as a finite float if it is a real number of any numeric type (a
+    Python or numpy scalar, a one-element array). For the value checks only."""
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
+        value = value.reshape(())[()]
+    if isinstance(value, bool | np.bool_) or not isinstance(
+            value, int | float | np.integer | np.floating):
+        raise Failure(f"{what} should be a number, but your code returned {describe(value)}.")
+    result = float(value)
+    if not np.isfinite(result):
+        raise Failure(f"{what} should be a finite number, but it is {result}.")
+    return result

@@ -33,7 +33,7 @@ def l2_regularization(
         ``(penalty, grads)``: ``penalty`` is the Python float
         ``lambda_ * sum_k sum(W_k ** 2)``; ``grads[k]`` is ``2 * lambda_ * W_k`` with the
         shape and dtype of ``W_k``. An empty list gives ``(0.0, [])``.
-        The input arrays are not modified.
+        Neither the list nor its arrays are modified.
     """
     raise NotImplementedError(
         "l2_regularization: return (penalty, grads) where penalty is the Python float "
@@ -86,7 +86,9 @@ def train_mlp(
 
     Args:
         params: ``W1 (d,h1)``, ``b1 (1,h1)``, ``W2 (h1,h2)``, ``b2 (1,h2)``,
-            ``W3 (h2,c)``, ``b3 (1,c)``. Not modified; new arrays are returned.
+            ``W3 (h2,c)``, ``b3 (1,c)``. Neither this dict nor its arrays are modified
+            (rebinding its keys counts as modifying it): the trained parameters are
+            returned in a new dict.
         X: inputs, shape ``(n, d)``.
         Y: one-hot labels, shape ``(n, c)``.
         lr, epochs, batch_size: SGD settings.

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from autograder import diagnose, validate
-from autograder.checks import close, expect_raises
+from autograder.checks import close, expect_raises, names_number
 from autograder.errors import Failure
 
 
@@ -22,6 +22,18 @@ def dropout_result(result: object, shape: tuple[int, ...]) -> tuple[np.ndarray, 
         raise Failure("In training mode dropout should return the mask it used, but your code "
                       "returned None as the mask.")
     return validate.array(out, "out", shape), validate.array(mask, "mask", shape)
+
+
+def gate(mask: np.ndarray, p: float) -> None:
+    """Gate of the property checks: they earn credit only when the mask keeps about p of the
+    units (a mask that drops everything passes "values are 0 or 1/p" by doing nothing)."""
+    kept = int(np.count_nonzero(mask))
+    low, high = diagnose.keep_rate_band(mask.size, p)
+    if not low <= kept <= high:
+        raise Failure(f"This check counts only when the mask keeps about p of the units, and "
+                      f"yours kept {kept} of {mask.size} ({kept / mask.size:.1%}) with "
+                      f"p={p:g}. p is the probability of KEEPING a unit: keep where "
+                      "rng.random(A.shape) < p.")
 
 
 def check_against_reference(student, reference, A: np.ndarray, p: float, seed: int, label: str,
@@ -52,7 +64,8 @@ def test_draws_exactly_once_per_call(student, seed_for):
     rng = np.random.default_rng(seed)
     before = rng.bit_generator.state
     for _ in range(2):
-        dropout_result(student.dropout(A, 0.3, True, rng), A.shape)
+        _, mask = dropout_result(student.dropout(A, 0.3, True, rng), A.shape)
+        gate(mask, 0.3)
     expected = np.random.default_rng(seed)
     expected.random(A.shape)
     expected.random(A.shape)
@@ -66,14 +79,14 @@ def test_draws_exactly_once_per_call(student, seed_for):
 
 
 @pytest.mark.graded("dropout", weight=2)
-def test_three_dimensional_activations(student, reference, seed_for):
+def test_matches_the_required_draw_for_3d_activations(student, reference, seed_for):
     A = activations(seed_for("dropout-3d-input"), (3, 5, 7))
     check_against_reference(student, reference, A, 0.7, seed_for("dropout-3d"),
                             "for a 3-D A of shape (3, 5, 7)")
 
 
-@pytest.mark.graded("dropout", weight=2)
-def test_float32_activations_keep_float32(student, reference, seed_for):
+@pytest.mark.graded("dropout", weight=1)
+def test_float32_activations_give_float32_out_and_mask(student, seed_for):
     A = activations(seed_for("dropout-float32-input"), (8, 11), np.float32)
     rng = np.random.default_rng(seed_for("dropout-float32"))
     out, mask = dropout_result(student.dropout(A, 0.6, True, rng), A.shape)
@@ -81,6 +94,11 @@ def test_float32_activations_keep_float32(student, reference, seed_for):
         if value.dtype != np.float32:
             raise Failure(f"For a float32 A, {name} should be float32 too (A's float dtype), "
                           f"but it is {value.dtype}. Convert the mask with .astype(A.dtype).")
+
+
+@pytest.mark.graded("dropout", weight=1)
+def test_matches_the_required_draw_for_float32_activations(student, reference, seed_for):
+    A = activations(seed_for("dropout-float32-input"), (8, 11), np.float32)
     check_against_reference(student, reference, A, 0.6, seed_for("dropout-float32"),
                             "for a float32 A", rtol=1e-6)
 
@@ -98,6 +116,7 @@ def test_mask_values_are_zero_or_one_over_p(student, seed_for):
     rng = np.random.default_rng(seed_for("dropout-values"))
     state = rng.bit_generator.state
     _, mask = dropout_result(student.dropout(A, p, True, rng), A.shape)
+    gate(mask, p)
     bad = ~(np.isclose(mask, 0.0) | np.isclose(mask, 1 / p))
     if bad.any():
         raise Failure(f"Every entry of the mask should be 0 or 1/p = {1 / p:.6g}, but "
@@ -130,6 +149,7 @@ def test_out_equals_A_times_mask(student, seed_for):
     out, mask = dropout_result(
         student.dropout(A, 0.45, True, np.random.default_rng(seed_for("dropout-product"))),
         A.shape)
+    gate(mask, 0.45)
     close(out, A * mask, "out", hint="out should be A * mask, with the mask you return.")
 
 
@@ -157,16 +177,18 @@ def test_invalid_p_raises_ValueError_naming_it(student, p):
     A = np.ones((2, 3))
     with expect_raises("ValueError", f"dropout with p={p}") as raised:
         student.dropout(A, p, True, np.random.default_rng(0))
-    if not any(text in raised.value.message for text in (repr(p), str(p), f"{p:g}")):
-        raise Failure(f"The ValueError for p={p} should name the value received; your message "
-                      f"was: {raised.value.message[:200]!r}")
+    if not names_number(raised.value.message, p):
+        raise Failure(f"The ValueError for p={p} should name the value received (for example "
+                      f"f\"... got {{p}}\"); your message was: {raised.value.message[:200]!r}, "
+                      "which states at most the allowed range.")
 
 
 @pytest.mark.graded("dropout", weight=1)
-def test_rng_none_uses_a_fresh_generator(student, seed_for):
+def test_rng_none_gives_a_mask_of_zero_and_one_over_p(student, seed_for):
     p = 0.5
     A = activations(seed_for("dropout-none-input"), (30, 30))
     out, mask = dropout_result(student.dropout(A, p, True, None), A.shape)
+    gate(mask, p)
     bad = ~(np.isclose(mask, 0.0) | np.isclose(mask, 1 / p))
     if bad.any():
         raise Failure("With rng=None, dropout should still return a mask of 0 and 1/p "
@@ -177,7 +199,14 @@ def test_rng_none_uses_a_fresh_generator(student, seed_for):
 @pytest.mark.graded("dropout", weight=2)
 def test_A_is_not_modified(student, seed_for):
     A = activations(seed_for("dropout-mutation-input"), (7, 9))
-    student.dropout(A, 0.5, True, np.random.default_rng(seed_for("dropout-mutation")))
-    if student.last_call.mutated:
+    result = student.dropout(A, 0.5, True, np.random.default_rng(seed_for("dropout-mutation")))
+    mutated = student.last_call.mutated
+    try:
+        _, mask = dropout_result(result, A.shape)
+    except Failure as failure:
+        raise Failure("This check counts only when the same call returns a well-formed "
+                      f"result, and it did not: {failure}") from None
+    gate(mask, 0.5)
+    if mutated:
         raise Failure("dropout changed the array A passed to it (in place, e.g. A *= mask). "
                       "Return a new array: out = A * mask.")

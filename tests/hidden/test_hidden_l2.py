@@ -22,7 +22,8 @@ def weights_for(seed: int, shapes: list[tuple[int, int]], dtype: type = np.float
 
 
 def l2_result(result: object, n_weights: int) -> tuple[float, list]:
-    """Unpack ``(penalty, grads)``: a Python float and a list of ``n_weights`` items."""
+    """Unpack ``(penalty, grads)`` strictly: a Python float and a list of ``n_weights``
+    items (the type test)."""
     penalty, grads = validate.pair(result, "The result of l2_regularization (penalty, grads)")
     penalty = validate.python_float(penalty, "The penalty")
     if isinstance(grads, np.ndarray):
@@ -31,16 +32,30 @@ def l2_result(result: object, n_weights: int) -> tuple[float, list]:
     return penalty, validate.sequence(grads, "grads", n_weights)
 
 
+def l2_values(result: object, weights: list) -> tuple[float, list[np.ndarray]]:
+    """Unpack ``(penalty, grads)`` for the value checks: the penalty is converted to a float
+    whatever holds it (a numpy scalar, a one-element array), so a wrong type costs only the
+    type test; every gradient must be an array of its matrix's shape."""
+    penalty, grads = validate.pair(result, "The result of l2_regularization (penalty, grads)")
+    penalty = validate.number(penalty, "The penalty")
+    if isinstance(grads, np.ndarray) and len(weights) != 1:
+        raise Failure("grads should be a list with one gradient array per weight matrix, but "
+                      "your code returned a single numpy array.")
+    grads = validate.sequence(grads, "grads", len(weights))
+    return penalty, [validate.array(g, f"grads[{k}]", W.shape)
+                     for k, (g, W) in enumerate(zip(grads, weights, strict=True))]
+
+
 def check_against_reference(student, reference, weights: list, lam: float, label: str,
                             rtol: float = 1e-7) -> None:
     """Compare penalty and every gradient (values, shape, dtype) with the reference."""
-    penalty, grads = l2_result(student.l2_regularization(weights, lam), len(weights))
+    penalty, grads = l2_values(student.l2_regularization(weights, lam), weights)
     expected_penalty, expected_grads = reference.l2_regularization(weights, lam)
     diagnose.close_or_explain(
         penalty, expected_penalty, f"The penalty {label}",
         lambda: diagnose.l2_penalty_cause(weights, lam, penalty), rtol=rtol)
     for k, (W, expected) in enumerate(zip(weights, expected_grads, strict=True)):
-        grad = validate.array(grads[k], f"grads[{k}] {label}", W.shape)
+        grad = grads[k]
         diagnose.close_or_explain(
             grad, expected, f"grads[{k}] {label}",
             lambda W=W, grad=grad: diagnose.l2_gradient_cause(W, lam, grad), rtol=rtol)
@@ -53,13 +68,13 @@ def test_penalty_and_gradients_match_on_several_matrices(student, reference, see
 
 
 @pytest.mark.graded("l2_regularization", weight=2)
-def test_a_single_weight_matrix(student, reference, seed_for):
+def test_penalty_and_gradients_match_for_a_single_matrix(student, reference, seed_for):
     weights = weights_for(seed_for("l2-single"), [(6, 5)])
     check_against_reference(student, reference, weights, 0.2, "for one matrix")
 
 
 @pytest.mark.graded("l2_regularization", weight=1)
-def test_large_lambda(student, reference, seed_for):
+def test_penalty_and_gradients_match_with_a_large_lambda(student, reference, seed_for):
     weights = weights_for(seed_for("l2-large-lambda"), [(3, 8), (8, 2)])
     check_against_reference(student, reference, weights, 250.0, "with a large lambda_")
 
@@ -67,23 +82,26 @@ def test_large_lambda(student, reference, seed_for):
 @pytest.mark.graded("l2_regularization", weight=1)
 def test_lambda_zero_gives_zero_penalty_and_zero_gradients(student, seed_for):
     weights = weights_for(seed_for("l2-zero"), [(4, 3), (3, 2)])
-    penalty, grads = l2_result(student.l2_regularization(weights, 0.0), 2)
+    penalty, grads = l2_values(student.l2_regularization(weights, 0.0), weights)
     close(penalty, 0.0, "The penalty with lambda_=0")
     for k, W in enumerate(weights):
-        close(validate.array(grads[k], f"grads[{k}]", W.shape), np.zeros_like(W),
-              f"grads[{k}] with lambda_=0")
+        close(grads[k], np.zeros_like(W), f"grads[{k}] with lambda_=0")
 
 
-@pytest.mark.graded("l2_regularization", weight=2)
-def test_float32_weights_give_float32_gradients(student, reference, seed_for):
+@pytest.mark.graded("l2_regularization", weight=1)
+def test_float32_weights_give_float32_gradients(student, seed_for):
     weights = weights_for(seed_for("l2-float32"), [(5, 4), (4, 3)], np.float32)
-    penalty, grads = l2_result(student.l2_regularization(weights, 0.05), 2)
+    _, grads = l2_values(student.l2_regularization(weights, 0.05), weights)
     for k, W in enumerate(weights):
-        grad = validate.array(grads[k], f"grads[{k}]", W.shape)
-        if grad.dtype != W.dtype:
+        if grads[k].dtype != W.dtype:
             raise Failure(f"grads[{k}] should have the dtype of weights[{k}] (float32 here), but "
-                          f"it is {grad.dtype}. Multiplying a float32 array by a Python float "
-                          "keeps float32; np.array(..., dtype=float) or similar does not.")
+                          f"it is {grads[k].dtype}. Multiplying a float32 array by a Python "
+                          "float keeps float32; np.array(..., dtype=float) or similar does not.")
+
+
+@pytest.mark.graded("l2_regularization", weight=1)
+def test_penalty_and_gradients_match_for_float32_weights(student, reference, seed_for):
+    weights = weights_for(seed_for("l2-float32"), [(5, 4), (4, 3)], np.float32)
     check_against_reference(student, reference, weights, 0.05, "for float32 weights", rtol=1e-5)
 
 
@@ -94,17 +112,27 @@ def test_penalty_is_a_python_float_and_grads_a_list(student, seed_for):
 
 
 @pytest.mark.graded("l2_regularization", weight=1)
-def test_empty_list(student):
-    penalty, grads = l2_result(student.l2_regularization([], 0.3), 0)
+def test_an_empty_list_gives_zero_penalty_and_no_gradients(student):
+    penalty, grads = l2_values(student.l2_regularization([], 0.3), [])
     close(penalty, 0.0, "The penalty of an empty list")
     if grads:
         raise Failure("An empty list of weights should give an empty list of gradients.")
 
 
 @pytest.mark.graded("l2_regularization", weight=2)
-def test_weights_are_not_modified(student, seed_for):
+def test_weights_passed_in_are_not_modified(student, seed_for):
     weights = weights_for(seed_for("l2-mutation"), SHAPES[:2])
-    student.l2_regularization(weights, 0.3)  # 2 * lambda_ != 1: W *= 2 * lambda_ shows
-    if student.last_call.mutated:
-        raise Failure("l2_regularization changed the weight matrices passed to it (in place, "
-                      "e.g. W *= ...). Compute new arrays instead.")
+    result = student.l2_regularization(weights, 0.3)  # 2 * lambda_ != 1: W *= 2 * lambda_ shows
+    record = student.last_call
+    try:
+        l2_values(result, weights)
+    except Failure as failure:
+        raise Failure("This check counts only when the same call returns a well-formed "
+                      f"result, and it did not: {failure}") from None
+    if record.in_place:
+        raise Failure("l2_regularization changed the weight matrices passed to it in place "
+                      "(e.g. W *= ...). Compute new arrays instead.")
+    if record.mutated:
+        raise Failure("l2_regularization replaced items of the list of weights passed to it "
+                      "(e.g. weights[k] = ...), so the caller's list now holds other arrays. "
+                      "Build a new list of gradients instead.")

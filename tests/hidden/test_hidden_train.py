@@ -1,9 +1,15 @@
 """Hidden tests of ``train_mlp``: the reference on unseen networks and data, properties of
 every correct training loop, and test accuracy on the pinned MNIST split.
 
-Every call goes through ``student.substituted``: the worker replaces the submission's
-``dropout`` and ``l2_regularization`` with known-good versions, so a mistake in those
-two functions costs points there, not here as well.
+Every call goes through ``student.substituted``: the worker redirects every reference the
+submission holds to its own ``dropout`` and ``l2_regularization`` to known-good versions,
+so a mistake in those two functions costs points there, not here as well.
+
+Each test checks one thing: the trained parameters, the loss history, the random draws,
+the caller's arguments, the type of ``history``, the MNIST accuracy. Values are converted
+before they are compared (a numpy array of losses is compared as a list), so a wrong
+container costs only the type test. When a value differs, the one-step probe of
+:mod:`autograder.train_probe` names the first quantity that differs and where it appears.
 """
 
 from __future__ import annotations
@@ -13,8 +19,8 @@ import itertools
 import numpy as np
 import pytest
 
-from autograder import diagnose, validate
-from autograder.errors import Failure
+from autograder import diagnose, train_probe, validate
+from autograder.errors import Failure, StudentCodeProblem
 
 SIZES = (7, 9, 5, 4)
 SAMPLES = 37
@@ -36,69 +42,135 @@ def problem(seed: int, sizes: tuple[int, ...] = SIZES, n: int = SAMPLES):
 
 
 def train_result(result: object, params: dict, epochs: int) -> tuple[dict, list[float]]:
-    """Unpack ``(params, history)``, checking every array's shape and the loss list."""
+    """Unpack ``(params, history)`` for the value checks: every array's shape is checked,
+    and the losses are converted to floats whatever container holds them (a list, a tuple,
+    a numpy array, or history itself), so that a wrong container costs only the type test."""
     new_params, history = validate.pair(result, "The result of train_mlp (params, history)")
     new_params = validate.mapping(new_params, "The returned params", tuple(params))
     checked = {name: validate.array(new_params[name], f'params["{name}"]', value.shape)
                for name, value in params.items()}
-    history = validate.mapping(history, "history", ("loss",))
-    losses = validate.sequence(history["loss"], 'history["loss"]', epochs)
-    return checked, [validate.python_float(x, f'history["loss"][{i}]')
-                     for i, x in enumerate(losses)]
+    if isinstance(history, dict):
+        history = validate.mapping(history, "history", ("loss",))["loss"]
+    return checked, validate.float_values(history, 'history["loss"]', epochs)
+
+
+def well_formed(result: object, params: dict, epochs: int) -> None:
+    """Gate of the side-effect checks: they earn credit only when the same call returned a
+    well-formed result of the right shapes."""
+    try:
+        train_result(result, params, epochs)
+    except Failure as failure:
+        raise Failure("This check counts only when the same call returns a well-formed "
+                      f"result, and it did not: {failure}") from None
+
+
+_LOCALISED: dict[int, str] = {}
+
+
+def localised(student) -> str:
+    """The one-step probe's finding for this submission (run once, on the first failure)."""
+    proxy = student.substituted
+    if id(proxy) not in _LOCALISED:
+        def run(params, X, Y, settings, rng):
+            try:
+                return train_result(proxy.train_mlp(params, X, Y, rng=rng, **settings),
+                                    params, settings["epochs"])
+            except (Failure, StudentCodeProblem):
+                return None, None
+
+        _LOCALISED[id(proxy)] = train_probe.localise(run)
+    return _LOCALISED[id(proxy)]
+
+
+def substitution_note(student, calls: dict[str, int], settings: dict) -> str:
+    """Say so when the loop did not use the functions the grader swapped for known-good ones,
+    or when some reference to them could not be swapped."""
+    notes = []
+    for name, used in (("dropout", settings.get("keep_prob", 1.0) < 1),
+                       ("l2_regularization", settings.get("lambda_", 0.0) > 0)):
+        if used and calls and calls.get(name, 0) == 0:
+            notes.append(f"\nNote: in this run your train_mlp never called your {name} "
+                         "function. The training tests swap in a known-good version of it, so "
+                         f"that a mistake in {name} costs points only there; the {name} your "
+                         "loop computes itself is part of train_mlp and is graded here.")
+    notes += [f"\nNote: {note}." for note in student.substituted.substitution_notes()]
+    return "".join(notes)
 
 
 def check_against_reference(student, reference, seed_for, name: str, settings: dict,
-                            names: tuple[str, ...] = PARAM_NAMES, check_loss: bool = True):
+                            names: tuple[str, ...] = train_probe.ORDER, check_loss: bool = False):
     """Train the submission and the reference from the same inputs and generator seed and
-    compare the parameters in ``names`` (and the loss history)."""
+    compare the parameters in ``names`` (or, with ``check_loss``, the loss history only)."""
     params, X, Y = problem(seed_for(f"{name}-data"))
     seed = seed_for(name)
     rng = np.random.default_rng(seed)
     state = rng.bit_generator.state
     result = student.substituted.train_mlp(params, X, Y, rng=rng, **settings)
+    calls = dict(student.substituted.last_call.substitute_calls)
     new_params, losses = train_result(result, params, settings["epochs"])
     expected_params, expected_history = reference.train_mlp(
         params, X, Y, rng=np.random.default_rng(seed), **settings)
     label = ", ".join(f"{k}={v}" for k, v in settings.items())
 
     def explain(with_loss: bool = False) -> str:
-        return diagnose.train_cause(params, X, Y, settings, state, new_params,
-                                    losses if with_loss else None, rng.bit_generator.state)
+        where = localised(student) or diagnose.train_cause(
+            params, X, Y, settings, state, new_params, losses if with_loss else None,
+            rng.bit_generator.state)
+        return where + substitution_note(student, calls, settings)
 
-    for key in names:
-        diagnose.close_or_explain(new_params[key], expected_params[key],
-                                  f'params["{key}"] after training with {label}', explain,
-                                  rtol=1e-6)
     if check_loss:
         diagnose.close_or_explain(losses, expected_history["loss"],
                                   f'history["loss"] with {label}', lambda: explain(True),
                                   rtol=1e-6)
+        return
+    for key in names:
+        diagnose.close_or_explain(new_params[key], expected_params[key],
+                                  f'params["{key}"] after training with {label}', explain,
+                                  rtol=1e-6)
 
 
 @pytest.mark.graded("train_mlp", weight=4)
-def test_plain_training_matches(student, reference, seed_for):
+def test_trained_parameters_match_without_regularization(student, reference, seed_for):
     check_against_reference(student, reference, seed_for, "train-plain", BASE)
 
 
 @pytest.mark.graded("train_mlp", weight=3)
-def test_training_with_l2_matches(student, reference, seed_for):
+def test_trained_parameters_match_with_l2(student, reference, seed_for):
     check_against_reference(student, reference, seed_for, "train-l2", {**BASE, "lambda_": 0.03})
 
 
 @pytest.mark.graded("train_mlp", weight=3)
-def test_training_with_dropout_matches(student, reference, seed_for):
+def test_trained_parameters_match_with_dropout(student, reference, seed_for):
     check_against_reference(student, reference, seed_for, "train-dropout",
                             {**BASE, "keep_prob": 0.75})
 
 
 @pytest.mark.graded("train_mlp", weight=3)
-def test_training_with_l2_and_dropout_matches(student, reference, seed_for):
+def test_trained_parameters_match_with_l2_and_dropout(student, reference, seed_for):
     check_against_reference(student, reference, seed_for, "train-both",
                             {**BASE, "lambda_": 0.01, "keep_prob": 0.6, "batch_size": 8})
 
 
 @pytest.mark.graded("train_mlp", weight=1)
-def test_one_batch_when_batch_size_exceeds_n(student, reference, seed_for):
+def test_loss_history_matches_without_regularization(student, reference, seed_for):
+    check_against_reference(student, reference, seed_for, "train-plain", BASE, check_loss=True)
+
+
+@pytest.mark.graded("train_mlp", weight=1)
+def test_loss_history_matches_with_l2(student, reference, seed_for):
+    check_against_reference(student, reference, seed_for, "train-l2", {**BASE, "lambda_": 0.03},
+                            check_loss=True)
+
+
+@pytest.mark.graded("train_mlp", weight=1)
+def test_loss_history_matches_with_l2_and_dropout(student, reference, seed_for):
+    check_against_reference(student, reference, seed_for, "train-both",
+                            {**BASE, "lambda_": 0.01, "keep_prob": 0.6, "batch_size": 8},
+                            check_loss=True)
+
+
+@pytest.mark.graded("train_mlp", weight=1)
+def test_trained_parameters_match_when_batch_size_exceeds_n(student, reference, seed_for):
     check_against_reference(student, reference, seed_for, "train-one-batch",
                             {**BASE, "batch_size": 64, "epochs": 2})
 
@@ -107,7 +179,7 @@ def test_one_batch_when_batch_size_exceeds_n(student, reference, seed_for):
 def test_biases_are_not_regularized(student, reference, seed_for):
     check_against_reference(student, reference, seed_for, "train-biases",
                             {**BASE, "lambda_": 0.5, "epochs": 1},
-                            names=("b1", "b2", "b3"), check_loss=False)
+                            names=("b1", "b2", "b3"))
 
 
 @pytest.mark.graded("train_mlp", weight=2)
@@ -116,7 +188,8 @@ def test_draws_random_numbers_in_the_required_order(student, reference, seed_for
     params, X, Y = problem(seed_for("train-draws-data"))
     seed = seed_for("train-draws")
     rng = np.random.default_rng(seed)
-    student.substituted.train_mlp(params, X, Y, rng=rng, **settings)
+    well_formed(student.substituted.train_mlp(params, X, Y, rng=rng, **settings), params,
+                settings["epochs"])
     expected = np.random.default_rng(seed)
     reference.train_mlp(params, X, Y, rng=expected, **settings)
     if rng.bit_generator.state == np.random.default_rng(seed).bit_generator.state:
@@ -152,26 +225,52 @@ def test_three_calls_of_one_epoch_equal_one_call_of_three(student, seed_for):
                     "made inside train_mlp).", rtol=1e-6)
 
 
+def _argument(path: str) -> str:
+    """``args[0]['W1']`` as the student wrote it: ``params['W1']``."""
+    for index, name in enumerate(("params", "X", "Y")):
+        path = path.replace(f"args[{index}]", name)
+    return path
+
+
 @pytest.mark.graded("train_mlp", weight=2)
-def test_callers_params_are_not_modified(student, seed_for):
+def test_callers_params_dict_and_arrays_are_not_modified(student, seed_for):
     params, X, Y = problem(seed_for("train-mutation-data"))
-    student.substituted.train_mlp(params, X, Y, rng=np.random.default_rng(1),
-                                  **{**BASE, "lambda_": 0.01, "keep_prob": 0.8})
-    if student.substituted.last_call.mutated:
-        raise Failure("train_mlp changed arrays passed to it in place (for example params['W1'] "
-                      "-= lr * gW1 on the caller's array, or X/Y). Copy the parameters first "
-                      "and update the copies; return them.")
+    settings = {**BASE, "lambda_": 0.01, "keep_prob": 0.8}
+    well_formed(student.substituted.train_mlp(params, X, Y, rng=np.random.default_rng(1),
+                                              **settings), params, settings["epochs"])
+    record = student.substituted.last_call
+    in_place = [_argument(path) for path in record.in_place]
+    replaced = [_argument(path) for path in record.mutated if path not in record.in_place]
+    problems = []
+    if in_place:
+        problems.append(f"train_mlp changed arrays passed to it in place: {', '.join(in_place)} "
+                        "(for example params['W1'] -= lr * gW1 on the caller's array). Copy "
+                        "the parameters first and update the copies.")
+    if replaced:
+        problems.append(f"train_mlp replaced entries of the caller's dict with new values: "
+                        f"{', '.join(replaced)}. No array was changed in place, but the "
+                        "caller's params dict now holds the trained parameters, so a second "
+                        "training from the same params would not start where the caller "
+                        "expects. The dict passed in must stay as it was: make your own, "
+                        "P = {k: v.copy() for k, v in params.items()}, and update that.")
+    if problems:
+        raise Failure("\n".join(problems))
 
 
 @pytest.mark.graded("train_mlp", weight=1)
-def test_history_holds_one_python_float_per_epoch(student, seed_for):
+def test_history_loss_is_a_list_of_one_python_float_per_epoch(student, seed_for):
     params, X, Y = problem(seed_for("train-history-data"))
     result = student.substituted.train_mlp(params, X, Y, rng=np.random.default_rng(2),
                                            **{**BASE, "epochs": 5})
-    _, losses = train_result(result, params, 5)
-    if min(losses) <= 0:
-        raise Failure('Every entry of history["loss"] is a cross-entropy (plus a penalty), so it '
-                      "should be positive.")
+    _, history = validate.pair(result, "The result of train_mlp (params, history)")
+    history = validate.mapping(history, "history", ("loss",))
+    if type(history["loss"]) is not list:
+        raise Failure('history["loss"] should be a list, but your code returned '
+                      f'{validate.describe(history["loss"])}. Append each epoch\'s loss to a '
+                      "list (the other tests convert it, so this is the only test it costs).")
+    losses = validate.sequence(history["loss"], 'history["loss"]', 5)
+    for i, value in enumerate(losses):
+        validate.python_float(value, f'history["loss"][{i}]')
 
 
 # --- MNIST accuracy -------------------------------------------------------------------------
@@ -195,9 +294,11 @@ def mnist_accuracy(student, mnist, config, nn_helpers, regularized: bool) -> Non
         label = ", ".join(f"{k}={v}" for k, v in settings.items())
         hint = ""
         if losses[-1] >= losses[0]:
-            hint = ("\nLikely cause: the training loss did not go down "
-                    f"({losses[0]:.4g} in the first epoch, {losses[-1]:.4g} in the last); "
-                    "check the sign of the update and the backward pass.")
+            hint = ("\nThe training loss did not go down "
+                    f"({losses[0]:.4g} in the first epoch, {losses[-1]:.4g} in the last).")
+        where = localised(student)
+        if where:
+            hint += f"\nLikely cause: {where}"
         raise Failure(f"Trained on MNIST with {label} (network {config.MNIST_LAYERS}), your "
                       f"train_mlp reaches {accuracy:.1%} test accuracy; a correct training loop "
                       f"reaches at least {needed:.1%}.{hint}")

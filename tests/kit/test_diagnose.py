@@ -46,11 +46,27 @@ def test_dropout_mistakes_are_recognised(make_mask, words):
     assert words in diagnose.dropout_cause(np.zeros(shape), p, state, mask)
 
 
-def test_dropout_drawn_with_binomial_is_recognised():
-    p, shape = 0.3, (20, 30)
+@pytest.mark.parametrize("p", [0.2, 0.3, 0.45, 0.5])
+def test_a_binomial_mask_is_described_by_what_was_observed(p):
+    # For p <= 0.5 rng.binomial keeps exactly where u > 1 - p: the cause names both.
+    shape = (20, 30)
     state = np.random.default_rng(4).bit_generator.state
-    mask = diagnose._generator(state).binomial(1, p, size=shape) / p
-    assert "rng.binomial" in diagnose.dropout_cause(np.zeros(shape), p, state, mask)
+    binomial = diagnose._generator(state).binomial(1, p, size=shape) / p
+    u = diagnose._generator(state).random(shape)
+    for mask in (binomial, (u > 1 - p) / p):
+        cause = diagnose.dropout_cause(np.zeros(shape), p, state, mask)
+        assert cause.startswith("the units your mask keeps are exactly those"), cause
+        assert "rng.binomial(1, p, A.shape) for p <= 0.5" in cause
+
+
+def test_dropout_that_draws_twice_is_recognised():
+    p, shape = 0.6, (20, 30)
+    rng = np.random.default_rng(5)
+    state = rng.bit_generator.state
+    rng.random(shape)
+    mask = (rng.random(shape) < p) / p
+    cause = diagnose.dropout_cause(np.zeros(shape), p, state, mask, rng.bit_generator.state)
+    assert "different amount of random numbers" in cause
 
 
 def test_dropout_that_never_draws_from_rng_is_recognised():

@@ -188,6 +188,9 @@ def _assert_stage_layout(staged: submission.StagedSubmission) -> None:
     folder = staged.stage
     assert (folder.runtime / "worker.py").is_file() and (folder.runtime / "protocol.py").is_file()
     assert (folder.substitute_runtime / "worker.py").is_file()
+    assert (folder.substitute_runtime / "substitution.py").is_file()
+    assert not (folder.substitute_runtime / "known_good.py").exists()
+    assert not (folder.runtime / "substitution.py").exists()
     assert (folder.lib / "nn_helpers.py").is_file()
     assert (folder.submission / "regularization.py").is_file()
     assert folder.scratch.is_dir() and not any(folder.scratch.iterdir())

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from autograder import diagnose, validate
-from autograder.checks import close, expect_raises
+from autograder.checks import close, expect_raises, names_number
 from autograder.errors import Failure
 
 # --- Inputs: the lesson's exercise matrices and small seeded arrays ---------------------
@@ -236,7 +236,7 @@ def test_dropout_in_evaluation_mode_returns_A_and_draws_nothing(student):
 def test_dropout_rejects_p_outside_zero_one_with_a_ValueError_naming_p(student, p):
     with expect_raises("ValueError", f"dropout(A, p={p})") as raised:
         student.dropout(LESSON_A, p, True, np.random.default_rng(0))
-    if not any(text in raised.value.message for text in (repr(p), str(p), f"{p:g}")):
+    if not names_number(raised.value.message, p):
         raise Failure(f"The ValueError for p={p} should say which value was received, so the "
                       f"caller sees the mistake; your message was: {raised.value.message!r}")
 

@@ -1,0 +1,36 @@
+"""``checks.names_number``: a ValueError "naming the value received" must state the value, not
+only the bounds of the allowed range (for p = 0 the bound "0" of "(0, 1]" does not count)."""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder.checks import names_number
+
+
+@pytest.mark.parametrize(("message", "value"), [
+    ("keep probability p must be in (0, 1], got 0.0", 0.0),
+    ("p must satisfy 0 < p <= 1, got 0", 0.0),
+    ("p=0 is not in (0, 1]", 0.0),
+    ("p must be in (0, 1]; received p = 0", 0.0),
+    ("dropout keep probability p=-0.3 is outside (0, 1]", -0.3),
+    ("p must be between 0 and 1; got 7.0", 7.0),
+    ("p must be in (0,1], got 1.25", 1.25),
+    ("invalid keep probability 7", 7.0),
+])
+def test_messages_that_state_the_value(message, value):
+    assert names_number(message, value)
+
+
+@pytest.mark.parametrize(("message", "value"), [
+    ("p must be in (0, 1]", 0.0),
+    ("p must be in (0, 1]", -0.3),
+    ("p must be > 0", 0.0),
+    ("p must satisfy 0 < p <= 1", 0.0),
+    ("p must be between 0 and 1", 0.0),
+    ("p must be greater than 0 and at most 1", 0.0),
+    ("p must be in the range 0 to 1", 0.0),
+    ("invalid keep probability", 1.25),
+])
+def test_messages_that_state_only_the_range(message, value):
+    assert not names_number(message, value)
