@@ -7,11 +7,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder import batch, data, reports, sandbox
+from autograder import batch, data, reports, sandbox, target
 from autograder import config as config_module
-from autograder.config import FUNCTIONS, ConfigError
+from autograder.config import ConfigError
 from autograder.grading import GraderProblem, grade, kill_descendants
-from autograder.paths import HIDDEN_SUITE, NOTEBOOK_FILE, PUBLIC_SUITE, STUB_FILE
+from autograder.paths import HIDDEN_SUITE, PUBLIC_SUITE
+from autograder.selfcheck import report
+from autograder.selfcheck.report import Outcome
 
 
 def _log(message: str) -> None:
@@ -33,41 +35,23 @@ def _isolation(require_sandbox: bool) -> str:
     return mode
 
 
-def _default_target() -> Path:
-    """regularization.py (or .ipynb) in the current folder, else the assignment's own."""
-    for candidate in (Path(STUB_FILE.name), Path(NOTEBOOK_FILE.name), STUB_FILE):
-        if candidate.exists():
-            return candidate
-    return NOTEBOOK_FILE
-
-
 def check(args: argparse.Namespace) -> int:
     """Run the public suite on one submission and print a per-function table."""
     config = config_module.load(args.config)
-    path = Path(args.path) if args.path else _default_target()
-    if not path.exists():
-        raise GraderProblem(f"{path} does not exist; give the path of your regularization.py "
-                            "or regularization.ipynb.")
+    try:
+        path = target.resolve(args.path, Path.cwd())
+    except target.NoSubmission as problem:
+        raise GraderProblem(str(problem)) from None
     mode = _isolation(require_sandbox=False)
-    result = grade(path.stem, path, PUBLIC_SUITE, config, seed=config.PUBLIC_SEED, slot=0,
-                   mode=mode, mnist_loader=lambda: data.load_split(config))
+    with tempfile.TemporaryDirectory(prefix="regkit-check-") as scratch:
+        result = grade(path.stem, target.with_siblings(path, Path(scratch)), PUBLIC_SUITE,
+                       config, seed=config.PUBLIC_SEED, slot=0, mode=mode,
+                       mnist_loader=lambda: data.load_split(config))
     kill_descendants()
-    print(f"Public tests for {path}\n")
-    if result.error:
-        print(f"Problem: {result.error}\n")
-    print(f"{'function':<20} {'passed':>8}")
-    for function in FUNCTIONS:
-        tests = [t for t in result.tests if t.outcome.function == function]
-        print(f"{function:<20} {sum(t.outcome.passed for t in tests):>3} / {len(tests):<3}")
-    failed = [t.outcome for t in result.tests if not t.outcome.passed]
-    for outcome in failed:
-        print(f"\nFAILED {outcome.function}: {outcome.name}\n{outcome.message}")
-        if outcome.output:
-            print(f"Your code printed:\n{outcome.output}")
-    for note in result.notes:
-        print(f"not run: {note}")
-    passed = bool(result.tests) and not failed and not result.error
-    print("\nAll public tests passed." if passed else f"\n{len(failed)} public test(s) failed.")
+    outcomes = [Outcome(t.outcome.function, t.outcome.name, t.outcome.passed,
+                        t.outcome.message, t.outcome.output) for t in result.tests]
+    text, passed = report.render(str(path), outcomes, result.error, result.notes)
+    print(text)
     return 0 if passed else 1
 
 
@@ -105,8 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     check_parser = commands.add_parser("check", help="run the public tests on your work")
     check_parser.add_argument("path", nargs="?", help="regularization.py, .ipynb or folder "
-                              "(default: regularization.py or .ipynb in the current folder, "
-                              "else the assignment's regularization.py)")
+                              "(default: regularization.py or .ipynb in the current folder)")
     check_parser.set_defaults(run=check)
     grade_parser = commands.add_parser("grade", help="grade a folder of submissions")
     grade_parser.add_argument("submissions", help="folder with one file or folder per student")
