@@ -81,6 +81,19 @@ def grade_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def release_command(args: argparse.Namespace) -> int:
+    """Write the student bundle (and every other release output) into a folder."""
+    from autograder.release import bundle  # the reference and stubgen load only here
+
+    try:
+        release = bundle.build_release(Path(args.dest))
+    except bundle.ReleaseRefused as refused:
+        raise GraderProblem(str(refused)) from None
+    for path in release.written:
+        _log(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``autograder`` command."""
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
@@ -101,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
                               help="refuse to grade without bubblewrap")
     grade_parser.add_argument("--suite", choices=("hidden", "public"), default="hidden")
     grade_parser.set_defaults(run=grade_command)
+    release_parser = commands.add_parser(
+        "release", help="write the student bundle (DIR/student/, DIR/student.zip)")
+    release_parser.add_argument("dest", metavar="DIR", help="folder for the release")
+    release_parser.set_defaults(run=release_command)
     return parser
 
 

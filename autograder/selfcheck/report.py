@@ -42,5 +42,11 @@ def render(target: str, outcomes: Sequence[Outcome], error: str = "",
         lines.append("")
     lines += [f"not run: {note}" for note in notes]
     passed = bool(outcomes) and not failed and not error
-    lines += ["", "All public tests passed." if passed else f"{len(failed)} public test(s) failed."]
+    if passed:
+        verdict = "All public tests passed."
+    elif outcomes:
+        verdict = f"{len(failed)} public test(s) failed."
+    else:
+        verdict = "No public test could run: fix the problem above first."
+    lines += ["", verdict]
     return "\n".join(lines), passed
