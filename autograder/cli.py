@@ -85,6 +85,13 @@ def release_command(args: argparse.Namespace) -> int:
     """Write the student bundle (and every other release output) into a folder."""
     from autograder.release import bundle  # the reference and stubgen load only here
 
+    if args.check:
+        leaks = bundle.check_for_leaks(bundle.read_bundle(Path(args.dest)))
+        for leak in leaks:
+            print(leak)
+        _log(f"{len(leaks)} leak(s) found in {args.dest}" if leaks
+             else f"no leak found in {args.dest}")
+        return 1 if leaks else 0
     try:
         release = bundle.build_release(Path(args.dest))
     except bundle.ReleaseRefused as refused:
@@ -117,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     release_parser = commands.add_parser(
         "release", help="write the student bundle (DIR/student/, DIR/student.zip)")
     release_parser.add_argument("dest", metavar="DIR", help="folder for the release")
+    release_parser.add_argument("--check", action="store_true",
+                                help="write nothing: run the leak check on the student bundle "
+                                     "DIR (a folder or a .zip) and list what it finds")
     release_parser.set_defaults(run=release_command)
     return parser
 

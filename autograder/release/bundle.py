@@ -108,6 +108,16 @@ def check_for_leaks(files: dict[str, bytes]) -> list[str]:
                           "regularization.py", stub_functions)
 
 
+def read_bundle(path: Path) -> dict[str, bytes]:
+    """The files of a student bundle, from its folder or its zip, keyed by bundle path."""
+    if path.is_dir():
+        return leakcheck.read_folder(path)
+    with zipfile.ZipFile(path) as archive:
+        names = [name for name in archive.namelist() if not name.endswith("/")]
+        prefix = f"{ZIP_ROOT}/"
+        return {name.removeprefix(prefix): archive.read(name) for name in names}
+
+
 def _write_zip(path: Path, files: dict[str, bytes]) -> None:
     """A zip of ``files`` under ``ZIP_ROOT/``; byte-identical for the same files."""
     temporary = path.with_name(f".{path.name}.tmp")

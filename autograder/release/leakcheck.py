@@ -15,7 +15,8 @@ to write the bundle when it finds anything:
   random draw, ``binomial``, ``choice``) or runs a backward pass (a product with a
   transposed matrix, a relu derivative such as ``dZ * (Z > 0)``);
 - an import of the kit (``autograder``, ``reference``, ``grader_config``, the hidden
-  tests): the bundle must stand alone;
+  tests), or a string naming one of their files: the bundle must stand alone;
+- ``einsum`` or ``tensordot`` anywhere outside the stub (they can hide a transpose);
 - a file of a type the bundle does not ship, or data that is not plain (``.npz`` files
   are read with ``allow_pickle=False``).
 """
@@ -47,6 +48,8 @@ _MASK_DRAWS = {"random", "rand", "uniform", "random_sample", "binomial", "choice
 _BEGIN, _END = "# BEGIN SOLUTION", "# END SOLUTION"
 _SEED_LABEL = re.compile(r"""seed_for\(\s*f?["']([^"']+)["']""")
 _ALWAYS_SECRET = ("seed_for(", "reference.")
+_KIT_PATHS = ("reference/regularization", "tests/hidden", "grader_config", "known_good",
+              "autograder/")
 
 
 @dataclass(frozen=True)
@@ -200,7 +203,7 @@ def _is_transposed_product(node: ast.AST) -> bool:
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
         return _is_transposed(node.left) or _is_transposed(node.right)
     return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("dot", "matmul", "einsum", "tensordot")
+            and node.func.attr in ("dot", "matmul")
             and any(_is_transposed(arg) for arg in node.args))
 
 
@@ -217,6 +220,12 @@ def code_findings(source: str) -> list[str]:
             found.append(f"line {line}: compares a random draw (draws a dropout mask)")
         elif _is_draw(node) and node.func.attr in ("binomial", "bernoulli", "choice"):
             found.append(f"line {line}: draws with {node.func.attr} (draws a dropout mask)")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and any(
+                path in node.value for path in _KIT_PATHS):
+            found.append(f"line {line}: names a file of the kit ({node.value[:60]!r})")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("einsum", "tensordot"):
+            found.append(f"line {line}: calls {node.func.attr} (can hide a backward pass)")
         elif _is_transposed_product(node):
             found.append(f"line {line}: multiplies by a transposed matrix (a backward pass)")
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult) and (
