@@ -9,7 +9,7 @@ output matches. The sentences describe the mistake and the rule of the contract;
 never show hidden inputs or expected outputs.
 
 The re-computations are small (the suites only diagnose small inputs) and follow
-``/work/shared/CONTRACT.md``; the training loop here is independent of the reference
+``assignments/regularization/SPEC.md``; the training loop here is independent of the reference
 module, which the suites use for the expected values themselves.
 """
 

@@ -96,12 +96,11 @@ def check_for_leaks(files: dict[str, bytes]) -> list[str]:
 
     What counts as public comes from the kit's own files, never from the bundle checked.
     """
-    contract = [path.read_text(encoding="utf-8")
-                for path in (STUB_FILE, HELPERS_FILE, SPEC_FILE)]
-    contract.append(leakcheck.file_text(NOTEBOOK_FILE.name, NOTEBOOK_FILE.read_bytes()))
+    contract = [path.read_text(encoding="utf-8") for path in (SPEC_FILE, HELPERS_FILE)]
     public_checks = [path.read_text(encoding="utf-8")
                      for path in (*sorted(SELFCHECK_DIR.glob("*.py")),
                                   *sorted(PUBLIC_SUITE.glob("*.py")))]
+    public_checks.append(leakcheck.file_text(NOTEBOOK_FILE.name, NOTEBOOK_FILE.read_bytes()))
     stub = stubgen.make_stub(REFERENCE_FILE.read_text(encoding="utf-8"))
     stub_functions = frozenset(leakcheck.normalize(text) for text in stub.functions.values())
     return leakcheck.scan(files, leakcheck.kit_secrets(contract, public_checks),
