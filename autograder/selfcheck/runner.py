@@ -344,7 +344,12 @@ def main(argv: list[str], script: Path) -> int:
               "Runs the public checks on your work (default: what is in check.py's folder).")
         return 2
     target = Path(argv[0]) if argv else bundle
-    release = datafile.load(bundle / EXPECTATIONS_FILE).get("release", {})
+    try:
+        release = datafile.load(bundle / EXPECTATIONS_FILE).get("release", {})
+    except (OSError, ValueError, KeyError) as error:
+        print(f"check.py: {EXPECTATIONS_FILE} next to check.py is missing or damaged ({error}); "
+              "unpack the assignment's zip again.", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="regularization-check-") as scratch:
         workdir = Path(scratch)
         if not target.exists():
