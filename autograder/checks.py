@@ -7,13 +7,15 @@ hidden input or reference output.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from autograder.errors import Failure, StudentRaised
+from autograder.selfcheck.compare import names_number
+
+__all__ = ["close", "expect_raises", "names_number"]
 
 
 def close(
@@ -69,39 +71,3 @@ def expect_raises(type_name: str, what: str) -> Iterator[RaisedInfo]:
         info.value = raised
         return
     raise Failure(f"{what} should raise {type_name}, but it returned normally.")
-
-
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-# Text that states the allowed range rather than the value received: "(0, 1]", "0 < p <= 1",
-# "p > 0", "between 0 and 1", "greater than 0"...
-_RANGE_TEXT = [
-    rf"[\(\[]\s*{_NUMBER}\s*[,;]\s*{_NUMBER}\s*[\)\]]",
-    rf"{_NUMBER}\s*(?:<=|<|≤|>=|>|≥)\s*[A-Za-z_][\w.]*\s*(?:<=|<|≤|>=|>|≥)\s*{_NUMBER}",
-    rf"(?:<=|<|≤|>=|>|≥|!=)\s*{_NUMBER}",
-    rf"{_NUMBER}\s*(?:<=|<|≤|>=|>|≥)",
-    rf"\bbetween\s+{_NUMBER}\s+and\s+{_NUMBER}",
-    rf"{_NUMBER}\s*(?:to|-|\.\.)\s*{_NUMBER}",
-    rf"\b(?:greater|larger|bigger|less|smaller|more|higher|lower)\s+than\s+(?:or\s+equal\s+to\s+)?"
-    rf"{_NUMBER}",
-    rf"\b(?:at\s+(?:least|most)|above|below|exceed(?:s|ing)?|from|to)\s+{_NUMBER}",
-]
-
-
-def names_number(message: str, value: float) -> bool:
-    """Whether ``message`` states ``value`` itself, not only the bounds of a range.
-
-    The numbers of range descriptions ("(0, 1]", "0 < p <= 1", "p > 0", "between 0 and 1")
-    are removed first, so for ``value == 0`` a message that only says "p must be in
-    (0, 1]" does not count, while "got 0", "p=0.0" or "0 is not in (0, 1]" do.
-    """
-    text = message
-    for pattern in _RANGE_TEXT:
-        text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
-    for token in re.findall(_NUMBER, text):
-        try:
-            number = float(token)
-        except ValueError:
-            continue
-        if number == value or (value != 0 and abs(number - value) <= 1e-9 * abs(value)):
-            return True
-    return False

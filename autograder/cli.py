@@ -8,11 +8,22 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder import batch, cgroup, data, reports, sandbox, sandbox_view, seccomp_filter
+from autograder import (
+    batch,
+    cgroup,
+    data,
+    reports,
+    sandbox,
+    sandbox_view,
+    seccomp_filter,
+    target,
+)
 from autograder import config as config_module
-from autograder.config import FUNCTIONS, ConfigError
+from autograder.config import ConfigError
 from autograder.grading import GraderProblem, grade, kill_descendants
-from autograder.paths import HIDDEN_SUITE, NOTEBOOK_FILE, PUBLIC_SUITE, STUB_FILE
+from autograder.paths import HIDDEN_SUITE, PUBLIC_SUITE
+from autograder.selfcheck import report
+from autograder.selfcheck.report import Outcome
 
 
 def _log(message: str) -> None:
@@ -39,41 +50,23 @@ def _isolation(require_sandbox: bool) -> str:
     return mode
 
 
-def _default_target() -> Path:
-    """regularization.py (or .ipynb) in the current folder, else the assignment's own."""
-    for candidate in (Path(STUB_FILE.name), Path(NOTEBOOK_FILE.name), STUB_FILE):
-        if candidate.exists():
-            return candidate
-    return NOTEBOOK_FILE
-
-
 def check(args: argparse.Namespace) -> int:
     """Run the public suite on one submission and print a per-function table."""
     config = config_module.load(args.config)
-    path = Path(args.path) if args.path else _default_target()
-    if not path.exists():
-        raise GraderProblem(f"{path} does not exist; give the path of your regularization.py "
-                            "or regularization.ipynb.")
+    try:
+        path = target.resolve(args.path, Path.cwd())
+    except target.NoSubmission as problem:
+        raise GraderProblem(str(problem)) from None
     mode = _isolation(require_sandbox=False)
-    result = grade(path.stem, path, PUBLIC_SUITE, config, seed=config.PUBLIC_SEED, slot=0,
-                   mode=mode, mnist_loader=lambda: data.load_split(config))
+    with tempfile.TemporaryDirectory(prefix="regkit-check-") as scratch:
+        result = grade(path.stem, target.with_siblings(path, Path(scratch)), PUBLIC_SUITE,
+                       config, seed=config.PUBLIC_SEED, slot=0, mode=mode,
+                       mnist_loader=lambda: data.load_split(config))
     kill_descendants()
-    print(f"Public tests for {path}\n")
-    if result.error:
-        print(f"Problem: {result.error}\n")
-    print(f"{'function':<20} {'passed':>8}")
-    for function in FUNCTIONS:
-        tests = [t for t in result.tests if t.outcome.function == function]
-        print(f"{function:<20} {sum(t.outcome.passed for t in tests):>3} / {len(tests):<3}")
-    failed = [t.outcome for t in result.tests if not t.outcome.passed]
-    for outcome in failed:
-        print(f"\nFAILED {outcome.function}: {outcome.name}\n{outcome.message}")
-        if outcome.output:
-            print(f"Your code printed:\n{outcome.output}")
-    for note in result.notes:
-        print(f"not run: {note}")
-    passed = bool(result.tests) and not failed and not result.error
-    print("\nAll public tests passed." if passed else f"\n{len(failed)} public test(s) failed.")
+    outcomes = [Outcome(t.outcome.function, t.outcome.name, t.outcome.passed,
+                        t.outcome.message, t.outcome.output) for t in result.tests]
+    text, passed = report.render(str(path), outcomes, result.error, result.notes)
+    print(text)
     return 0 if passed else 1
 
 
@@ -103,6 +96,26 @@ def grade_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def release_command(args: argparse.Namespace) -> int:
+    """Write the student bundle (and every other release output) into a folder."""
+    from autograder.release import bundle  # the reference and stubgen load only here
+
+    if args.check:
+        leaks = bundle.check_for_leaks(bundle.read_bundle(Path(args.dest)))
+        for leak in leaks:
+            print(leak)
+        _log(f"{len(leaks)} leak(s) found in {args.dest}" if leaks
+             else f"no leak found in {args.dest}")
+        return 1 if leaks else 0
+    try:
+        release = bundle.build_release(Path(args.dest))
+    except bundle.ReleaseRefused as refused:
+        raise GraderProblem(str(refused)) from None
+    for path in release.written:
+        _log(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``autograder`` command."""
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
@@ -111,8 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     check_parser = commands.add_parser("check", help="run the public tests on your work")
     check_parser.add_argument("path", nargs="?", help="regularization.py, .ipynb or folder "
-                              "(default: regularization.py or .ipynb in the current folder, "
-                              "else the assignment's regularization.py)")
+                              "(default: regularization.py or .ipynb in the current folder)")
     check_parser.set_defaults(run=check)
     grade_parser = commands.add_parser("grade", help="grade a folder of submissions")
     grade_parser.add_argument("submissions", help="folder with one file or folder per student")
@@ -124,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
                               help="refuse to grade without bubblewrap")
     grade_parser.add_argument("--suite", choices=("hidden", "public"), default="hidden")
     grade_parser.set_defaults(run=grade_command)
+    release_parser = commands.add_parser(
+        "release", help="write the student bundle (DIR/student/, DIR/student.zip)")
+    release_parser.add_argument("dest", metavar="DIR", help="folder for the release")
+    release_parser.add_argument("--check", action="store_true",
+                                help="write nothing: run the leak check on the student bundle "
+                                     "DIR (a folder or a .zip) and list what it finds")
+    release_parser.set_defaults(run=release_command)
     return parser
 
 

@@ -9,7 +9,7 @@ output matches. The sentences describe the mistake and the rule of the contract;
 never show hidden inputs or expected outputs.
 
 The re-computations are small (the suites only diagnose small inputs) and follow
-``/work/shared/CONTRACT.md``; the training loop here is independent of the reference
+``assignments/regularization/SPEC.md``; the training loop here is independent of the reference
 module, which the suites use for the expected values themselves.
 """
 
@@ -235,10 +235,10 @@ def l2_penalty_cause(weights: list[np.ndarray], lambda_: float, penalty: float) 
             "all their entries.")
 
 
-def l2_gradient_cause(W: np.ndarray, lambda_: float, grad: np.ndarray) -> str:
-    """Explain why the student's gradient ``grad`` of one weight matrix ``W`` is wrong."""
+def _gradient_variants(W: np.ndarray, lambda_: float) -> list[tuple[np.ndarray, str]]:
+    """Gradients of the common L2 mistakes for one weight matrix ``W``."""
     W = np.asarray(W, dtype=np.float64)
-    variants = [
+    return [
         (lambda_ * W, "the gradient is missing the factor 2: the derivative of lambda_ * W**2 "
                       "is 2 * lambda_ * W."),
         (2 * W, "the gradient is missing the factor lambda_: it is 2 * lambda_ * W."),
@@ -251,7 +251,11 @@ def l2_gradient_cause(W: np.ndarray, lambda_: float, grad: np.ndarray) -> str:
         (2 * lambda_ * W * W, "the gradient squares W; the derivative of lambda_ * W**2 is "
                               "2 * lambda_ * W."),
     ]
-    for value, sentence in variants:
+
+
+def l2_gradient_cause(W: np.ndarray, lambda_: float, grad: np.ndarray) -> str:
+    """Explain why the student's gradient ``grad`` of one weight matrix ``W`` is wrong."""
+    for value, sentence in _gradient_variants(W, lambda_):
         if _matches(grad, value):
             return sentence
     return "grads[k] should be 2 * lambda_ * weights[k], for each matrix in order."

@@ -6,14 +6,12 @@ the pytest plugin never shows test source, so hidden inputs and reference code s
 
 from __future__ import annotations
 
-
-class Failure(AssertionError):
-    """A graded check failed; ``str(self)`` is written for the student."""
-
-
-def _subject(function: str) -> str:
-    """``dropout`` becomes "`dropout`"; "importing your submission" becomes "Importing ..."."""
-    return f"`{function}`" if function.isidentifier() else function[:1].upper() + function[1:]
+from autograder.selfcheck.messages import (
+    Failure,  # noqa: F401 - the failure type of every suite, shared with the student bundle
+    crashed_message,
+    raised_message,
+    timeout_message,
+)
 
 
 class StudentCodeProblem(Exception):
@@ -35,13 +33,8 @@ class StudentRaised(StudentCodeProblem):
         super().__init__(self.student_message())
 
     def student_message(self) -> str:
-        if self.type_name == "NotImplementedError":
-            return f"{_subject(self.function)} is not implemented yet (it raises " \
-                   "NotImplementedError)."
-        text = f"{_subject(self.function)} raised {self.type_name}: {self.message}"
-        if self.student_traceback:
-            text += "\nWhere it happened in your code:\n" + self.student_traceback
-        return text
+        return raised_message(self.function, self.type_name, self.message,
+                              self.student_traceback)
 
 
 class StudentTimeout(StudentCodeProblem):
@@ -50,11 +43,7 @@ class StudentTimeout(StudentCodeProblem):
     def __init__(self, function: str, seconds: float):
         self.function = function
         self.seconds = seconds
-        super().__init__(
-            f"{_subject(function)} did not finish within {seconds:g} s and was stopped. Look "
-            "for an endless loop, or a loop over single elements where a vectorised numpy "
-            "operation would do."
-        )
+        super().__init__(timeout_message(function, seconds))
 
 
 class StudentCrashed(StudentCodeProblem):
@@ -63,8 +52,7 @@ class StudentCrashed(StudentCodeProblem):
     def __init__(self, function: str, reason: str):
         self.function = function
         self.reason = reason
-        action = f"running `{function}`" if function.isidentifier() else function
-        super().__init__(f"While {action}, your code stopped the grading process: {reason}")
+        super().__init__(crashed_message(function, reason))
 
 
 class SubmissionUnusable(StudentCodeProblem):

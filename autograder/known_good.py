@@ -1,7 +1,7 @@
 """Known-good ``l2_regularization`` and ``dropout``, bound into the substitution worker only.
 
 ``train_mlp`` is graded with these in place of the submission's own versions, so a
-mistake in either costs points in that function alone. Both follow CONTRACT.md, which
+mistake in either costs points in that function alone. Both follow SPEC.md, which
 spells them out in full; the training-loop reference never enters a sandbox. This file
 is never inside a sandbox: its source is sent through the pipe to the worker that grades
 ``train_mlp``, which builds the two functions before the submission is imported.

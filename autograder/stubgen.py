@@ -67,9 +67,12 @@ must do; regularization.ipynb (hand in either file) explains the math behind the
 You may import numpy, scipy and nn_helpers (shipped next to this file), and define
 helper functions of your own.
 
-Check your work with the public tests, from this folder:
+Check your work with the public checks, from this folder:
 
-    autograder check regularization.py
+    python check.py regularization.py
+
+(or, where the whole grading kit is installed, autograder check regularization.py).
+SPEC.md, next to this file, states the same rules in one place.
 """'''
 
 NOTEBOOK_METADATA = {

@@ -1,5 +1,6 @@
-"""Measures the kit's wall times: ``autograder check``, grading one correct submission, and
-grading the bundled sample class with ``--jobs 1`` and ``--jobs 2``.
+"""Measures the kit's wall times: ``autograder check``, the student bundle's ``check.py``,
+grading one correct submission, and grading the bundled sample class with ``--jobs 1`` and
+``--jobs 2``.
 
 Run: ``.venv/bin/python scripts/benchmark.py [--repeat N] [--json FILE]``. Each measurement
 starts the real command line in a fresh process, into a fresh output folder, so the
@@ -37,9 +38,11 @@ def _time(command: list[str]) -> float:
     return seconds
 
 
-def _cases(correct_folder: Path, out: Path) -> dict[str, list[str]]:
+def _cases(correct_folder: Path, out: Path, bundle: Path) -> dict[str, list[str]]:
     return {
         "check (public suite, correct file)": _autograder("check", str(CORRECT)),
+        "bundle check.py (correct file)": [sys.executable, str(bundle / "check.py"),
+                                           str(CORRECT)],
         "grade one correct submission": _autograder("grade", str(correct_folder), "--out",
                                                     str(out / "one")),
         "grade sample class --jobs 1": _autograder("grade", str(SAMPLES), "--out",
@@ -56,8 +59,10 @@ def measure(repeat: int) -> dict[str, list[float]]:
         one = Path(scratch) / "one"
         one.mkdir()
         shutil.copy(CORRECT, one)
+        _time(_autograder("release", str(Path(scratch) / "release")))
+        bundle = Path(scratch) / "release" / "student"
         for run in range(repeat):
-            for name, command in _cases(one, Path(scratch) / f"out{run}").items():
+            for name, command in _cases(one, Path(scratch) / f"out{run}", bundle).items():
                 times.setdefault(name, []).append(_time(command))
     return times
 

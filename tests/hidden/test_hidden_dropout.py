@@ -50,6 +50,7 @@ def check_against_reference(student, reference, A: np.ndarray, p: float, seed: i
     close(out, expected_out, f"out {label}", rtol=rtol, hint="out should be A * mask.")
 
 
+@pytest.mark.rule("dropout.draw_rule")
 @pytest.mark.graded("dropout", weight=4)
 def test_matches_the_required_draw_on_a_hidden_seed(student, reference, seed_for):
     A = activations(seed_for("dropout-2d-input"), (17, 23))
@@ -57,6 +58,7 @@ def test_matches_the_required_draw_on_a_hidden_seed(student, reference, seed_for
                             "for a 17x23 A with p=0.45")
 
 
+@pytest.mark.rule("dropout.one_draw_per_call")
 @pytest.mark.graded("dropout", weight=2)
 def test_draws_exactly_once_per_call(student, seed_for):
     A = activations(seed_for("dropout-draws-input"), (9, 14))
@@ -78,6 +80,7 @@ def test_draws_exactly_once_per_call(student, seed_for):
                       "numbers over two calls (another random function, or extra draws).")
 
 
+@pytest.mark.rule("dropout.any_shape", "dropout.draw_rule")
 @pytest.mark.graded("dropout", weight=2)
 def test_matches_the_required_draw_for_3d_activations(student, reference, seed_for):
     A = activations(seed_for("dropout-3d-input"), (3, 5, 7))
@@ -85,6 +88,7 @@ def test_matches_the_required_draw_for_3d_activations(student, reference, seed_f
                             "for a 3-D A of shape (3, 5, 7)")
 
 
+@pytest.mark.rule("dropout.keeps_dtype")
 @pytest.mark.graded("dropout", weight=1)
 def test_float32_activations_give_float32_out_and_mask(student, seed_for):
     A = activations(seed_for("dropout-float32-input"), (8, 11), np.float32)
@@ -96,6 +100,7 @@ def test_float32_activations_give_float32_out_and_mask(student, seed_for):
                           f"but it is {value.dtype}. Convert the mask with .astype(A.dtype).")
 
 
+@pytest.mark.rule("dropout.draw_rule")
 @pytest.mark.graded("dropout", weight=1)
 def test_matches_the_required_draw_for_float32_activations(student, reference, seed_for):
     A = activations(seed_for("dropout-float32-input"), (8, 11), np.float32)
@@ -103,12 +108,14 @@ def test_matches_the_required_draw_for_float32_activations(student, reference, s
                             "for a float32 A", rtol=1e-6)
 
 
+@pytest.mark.rule("dropout.p_one")
 @pytest.mark.graded("dropout", weight=1)
 def test_p_equal_to_one_keeps_everything(student, reference, seed_for):
     A = activations(seed_for("dropout-p1-input"), (6, 4))
     check_against_reference(student, reference, A, 1.0, seed_for("dropout-p1"), "with p=1")
 
 
+@pytest.mark.rule("dropout.mask_values")
 @pytest.mark.graded("dropout", weight=2)
 def test_mask_values_are_zero_or_one_over_p(student, seed_for):
     p = 0.35
@@ -124,6 +131,7 @@ def test_mask_values_are_zero_or_one_over_p(student, seed_for):
                       + diagnose.dropout_cause(A, p, state, mask))
 
 
+@pytest.mark.rule("dropout.keep_rate")
 @pytest.mark.graded("dropout", weight=2)
 def test_keeps_about_p_of_the_units(student, seed_for):
     # The kept count of a correct dropout is Bin(n, p) whatever generator it uses, so the
@@ -143,6 +151,7 @@ def test_keeps_about_p_of_the_units(student, seed_for):
                       "probability of KEEPING a unit: keep where rng.random(A.shape) < p.")
 
 
+@pytest.mark.rule("dropout.out_is_A_times_mask")
 @pytest.mark.graded("dropout", weight=1)
 def test_out_equals_A_times_mask(student, seed_for):
     A = activations(seed_for("dropout-product-input"), (12, 10))
@@ -153,6 +162,7 @@ def test_out_equals_A_times_mask(student, seed_for):
     close(out, A * mask, "out", hint="out should be A * mask, with the mask you return.")
 
 
+@pytest.mark.rule("dropout.eval_identity", "dropout.eval_draws_nothing")
 @pytest.mark.graded("dropout", weight=2)
 def test_evaluation_mode_is_the_identity_and_draws_nothing(student, seed_for):
     A = activations(seed_for("dropout-eval-input"), (5, 3, 4))
@@ -171,6 +181,7 @@ def test_evaluation_mode_is_the_identity_and_draws_nothing(student, seed_for):
                       "drew from rng.")
 
 
+@pytest.mark.rule("dropout.invalid_p")
 @pytest.mark.graded("dropout", weight=2)
 @pytest.mark.parametrize("p", [0.0, -0.3, 1.25, 7.0])
 def test_invalid_p_raises_ValueError_naming_it(student, p):
@@ -183,6 +194,7 @@ def test_invalid_p_raises_ValueError_naming_it(student, p):
                       "which states at most the allowed range.")
 
 
+@pytest.mark.rule("dropout.rng_none")
 @pytest.mark.graded("dropout", weight=1)
 def test_rng_none_gives_a_mask_of_zero_and_one_over_p(student, seed_for):
     p = 0.5
@@ -196,6 +208,7 @@ def test_rng_none_gives_a_mask_of_zero_and_one_over_p(student, seed_for):
     close(out, A * mask, "out with rng=None", hint="out should be A * mask.")
 
 
+@pytest.mark.rule("dropout.input_unchanged")
 @pytest.mark.graded("dropout", weight=2)
 def test_A_is_not_modified(student, seed_for):
     A = activations(seed_for("dropout-mutation-input"), (7, 9))

@@ -61,24 +61,28 @@ def check_against_reference(student, reference, weights: list, lam: float, label
             lambda W=W, grad=grad: diagnose.l2_gradient_cause(W, lam, grad), rtol=rtol)
 
 
+@pytest.mark.rule("l2.penalty_value", "l2.gradient_values", "l2.gradient_order")
 @pytest.mark.graded("l2_regularization", weight=3)
 def test_penalty_and_gradients_match_on_several_matrices(student, reference, seed_for):
     weights = weights_for(seed_for("l2-several"), SHAPES)
     check_against_reference(student, reference, weights, 0.037, "for four matrices")
 
 
+@pytest.mark.rule("l2.penalty_value", "l2.gradient_values")
 @pytest.mark.graded("l2_regularization", weight=2)
 def test_penalty_and_gradients_match_for_a_single_matrix(student, reference, seed_for):
     weights = weights_for(seed_for("l2-single"), [(6, 5)])
     check_against_reference(student, reference, weights, 0.2, "for one matrix")
 
 
+@pytest.mark.rule("l2.penalty_value", "l2.gradient_values")
 @pytest.mark.graded("l2_regularization", weight=1)
 def test_penalty_and_gradients_match_with_a_large_lambda(student, reference, seed_for):
     weights = weights_for(seed_for("l2-large-lambda"), [(3, 8), (8, 2)])
     check_against_reference(student, reference, weights, 250.0, "with a large lambda_")
 
 
+@pytest.mark.rule("l2.lambda_zero")
 @pytest.mark.graded("l2_regularization", weight=1)
 def test_lambda_zero_gives_zero_penalty_and_zero_gradients(student, seed_for):
     weights = weights_for(seed_for("l2-zero"), [(4, 3), (3, 2)])
@@ -88,6 +92,7 @@ def test_lambda_zero_gives_zero_penalty_and_zero_gradients(student, seed_for):
         close(grads[k], np.zeros_like(W), f"grads[{k}] with lambda_=0")
 
 
+@pytest.mark.rule("l2.gradient_dtype")
 @pytest.mark.graded("l2_regularization", weight=1)
 def test_float32_weights_give_float32_gradients(student, seed_for):
     weights = weights_for(seed_for("l2-float32"), [(5, 4), (4, 3)], np.float32)
@@ -99,18 +104,28 @@ def test_float32_weights_give_float32_gradients(student, seed_for):
                           "float keeps float32; np.array(..., dtype=float) or similar does not.")
 
 
+@pytest.mark.rule("l2.penalty_value", "l2.gradient_values")
 @pytest.mark.graded("l2_regularization", weight=1)
 def test_penalty_and_gradients_match_for_float32_weights(student, reference, seed_for):
     weights = weights_for(seed_for("l2-float32"), [(5, 4), (4, 3)], np.float32)
     check_against_reference(student, reference, weights, 0.05, "for float32 weights", rtol=1e-5)
 
 
+@pytest.mark.rule("l2.penalty_is_python_float", "l2.grads_is_list")
 @pytest.mark.graded("l2_regularization", weight=1)
 def test_penalty_is_a_python_float_and_grads_a_list(student, seed_for):
     weights = weights_for(seed_for("l2-types"), [(2, 3)])
     l2_result(student.l2_regularization(weights, 0.1), 1)
 
 
+@pytest.mark.rule("l2.penalty_is_python_float")
+@pytest.mark.graded("l2_regularization", weight=1)
+def test_penalty_is_a_python_float_for_float32_weights(student, seed_for):
+    weights = weights_for(seed_for("l2-float32-type"), [(3, 4), (4, 2)], np.float32)
+    l2_result(student.l2_regularization(weights, 0.05), 2)
+
+
+@pytest.mark.rule("l2.empty_list")
 @pytest.mark.graded("l2_regularization", weight=1)
 def test_an_empty_list_gives_zero_penalty_and_no_gradients(student):
     penalty, grads = l2_values(student.l2_regularization([], 0.3), [])
@@ -119,6 +134,7 @@ def test_an_empty_list_gives_zero_penalty_and_no_gradients(student):
         raise Failure("An empty list of weights should give an empty list of gradients.")
 
 
+@pytest.mark.rule("l2.inputs_unchanged")
 @pytest.mark.graded("l2_regularization", weight=2)
 def test_weights_passed_in_are_not_modified(student, seed_for):
     weights = weights_for(seed_for("l2-mutation"), SHAPES[:2])

@@ -129,39 +129,46 @@ def check_against_reference(student, reference, seed_for, name: str, settings: d
                                   rtol=1e-6)
 
 
+@pytest.mark.rule("train.steps_plain", "train.partial_last_batch", "train.result_shapes")
 @pytest.mark.graded("train_mlp", weight=4)
 def test_trained_parameters_match_without_regularization(student, reference, seed_for):
     check_against_reference(student, reference, seed_for, "train-plain", BASE)
 
 
+@pytest.mark.rule("train.steps_l2")
 @pytest.mark.graded("train_mlp", weight=3)
 def test_trained_parameters_match_with_l2(student, reference, seed_for):
     check_against_reference(student, reference, seed_for, "train-l2", {**BASE, "lambda_": 0.03})
 
 
+@pytest.mark.rule("train.steps_dropout")
 @pytest.mark.graded("train_mlp", weight=3)
 def test_trained_parameters_match_with_dropout(student, reference, seed_for):
     check_against_reference(student, reference, seed_for, "train-dropout",
                             {**BASE, "keep_prob": 0.75})
 
 
+@pytest.mark.rule("train.steps_l2_and_dropout")
 @pytest.mark.graded("train_mlp", weight=3)
 def test_trained_parameters_match_with_l2_and_dropout(student, reference, seed_for):
     check_against_reference(student, reference, seed_for, "train-both",
                             {**BASE, "lambda_": 0.01, "keep_prob": 0.6, "batch_size": 8})
 
 
+@pytest.mark.rule("train.steps_plain")
 @pytest.mark.graded("train_mlp", weight=1)
 def test_loss_history_matches_without_regularization(student, reference, seed_for):
     check_against_reference(student, reference, seed_for, "train-plain", BASE, check_loss=True)
 
 
+@pytest.mark.rule("train.steps_l2")
 @pytest.mark.graded("train_mlp", weight=1)
 def test_loss_history_matches_with_l2(student, reference, seed_for):
     check_against_reference(student, reference, seed_for, "train-l2", {**BASE, "lambda_": 0.03},
                             check_loss=True)
 
 
+@pytest.mark.rule("train.steps_l2_and_dropout")
 @pytest.mark.graded("train_mlp", weight=1)
 def test_loss_history_matches_with_l2_and_dropout(student, reference, seed_for):
     check_against_reference(student, reference, seed_for, "train-both",
@@ -169,12 +176,14 @@ def test_loss_history_matches_with_l2_and_dropout(student, reference, seed_for):
                             check_loss=True)
 
 
+@pytest.mark.rule("train.batch_larger_than_n")
 @pytest.mark.graded("train_mlp", weight=1)
 def test_trained_parameters_match_when_batch_size_exceeds_n(student, reference, seed_for):
     check_against_reference(student, reference, seed_for, "train-one-batch",
                             {**BASE, "batch_size": 64, "epochs": 2})
 
 
+@pytest.mark.rule("train.biases_not_regularized")
 @pytest.mark.graded("train_mlp", weight=1)
 def test_biases_are_not_regularized(student, reference, seed_for):
     check_against_reference(student, reference, seed_for, "train-biases",
@@ -182,6 +191,7 @@ def test_biases_are_not_regularized(student, reference, seed_for):
                             names=("b1", "b2", "b3"))
 
 
+@pytest.mark.rule("train.rng_order")
 @pytest.mark.graded("train_mlp", weight=2)
 def test_draws_random_numbers_in_the_required_order(student, reference, seed_for):
     settings = {**BASE, "keep_prob": 0.8, "epochs": 2}
@@ -204,6 +214,7 @@ def test_draws_random_numbers_in_the_required_order(student, reference, seed_for
                       "permutations).")
 
 
+@pytest.mark.rule("train.continues_from_params")
 @pytest.mark.graded("train_mlp", weight=2)
 def test_three_calls_of_one_epoch_equal_one_call_of_three(student, seed_for):
     settings = {**BASE, "keep_prob": 0.9, "lambda_": 0.01}
@@ -232,6 +243,7 @@ def _argument(path: str) -> str:
     return path
 
 
+@pytest.mark.rule("train.inputs_unchanged")
 @pytest.mark.graded("train_mlp", weight=2)
 def test_callers_params_dict_and_arrays_are_not_modified(student, seed_for):
     params, X, Y = problem(seed_for("train-mutation-data"))
@@ -257,6 +269,7 @@ def test_callers_params_dict_and_arrays_are_not_modified(student, seed_for):
         raise Failure("\n".join(problems))
 
 
+@pytest.mark.rule("train.history_floats")
 @pytest.mark.graded("train_mlp", weight=1)
 def test_history_loss_is_a_list_of_one_python_float_per_epoch(student, seed_for):
     params, X, Y = problem(seed_for("train-history-data"))
@@ -304,11 +317,13 @@ def mnist_accuracy(student, mnist, config, nn_helpers, regularized: bool) -> Non
                       f"reaches at least {needed:.1%}.{hint}")
 
 
+@pytest.mark.rule("train.learns")
 @pytest.mark.graded("train_mlp", weight=6)
 def test_mnist_accuracy_without_regularization(student, mnist, config, nn_helpers):
     mnist_accuracy(student, mnist, config, nn_helpers, regularized=False)
 
 
+@pytest.mark.rule("train.learns")
 @pytest.mark.graded("train_mlp", weight=6)
 def test_mnist_accuracy_with_l2_and_dropout(student, mnist, config, nn_helpers):
     mnist_accuracy(student, mnist, config, nn_helpers, regularized=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.paths import PROJECT_DIR, REFERENCE_FILE, SAMPLE_CLASS
+from autograder.paths import PROJECT_DIR, REFERENCE_FILE, SAMPLE_CLASS, STUB_FILE
 
 STUDENTS = {"ada_lovelace": "correct", "alan_turing": "stub", "barbara_liskov": "syntax error"}
 HEADER = "student,score,max_score,l2_regularization,dropout,train_mlp"
@@ -203,7 +203,7 @@ def test_check_passes_the_reference_and_prints_the_table() -> None:
 
 
 def test_check_fails_the_stub_with_the_table() -> None:
-    done = _run("check", timeout=300)
+    done = _run("check", str(STUB_FILE), timeout=300)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
     table = {line.split()[0]: line for line in done.stdout.splitlines()
              if line.split() and line.split()[0] in ("l2_regularization", "dropout",

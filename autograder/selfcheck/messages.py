@@ -1,0 +1,35 @@
+"""The exception that carries a student-facing message out of a check."""
+
+from __future__ import annotations
+
+
+class Failure(AssertionError):
+    """A check failed; ``str(self)`` is written for the student."""
+
+
+def subject(function: str) -> str:
+    """``dropout`` becomes "`dropout`"; "importing your submission" becomes "Importing ..."."""
+    return f"`{function}`" if function.isidentifier() else function[:1].upper() + function[1:]
+
+
+def raised_message(function: str, type_name: str, message: str, student_traceback: str) -> str:
+    """What a student reads when their ``function`` raised ``type_name``."""
+    if type_name == "NotImplementedError":
+        return f"{subject(function)} is not implemented yet (it raises NotImplementedError)."
+    text = f"{subject(function)} raised {type_name}: {message}"
+    if student_traceback:
+        text += "\nWhere it happened in your code:\n" + student_traceback
+    return text
+
+
+def timeout_message(function: str, seconds: float) -> str:
+    """What a student reads when a call into their code was stopped after ``seconds``."""
+    return (f"{subject(function)} did not finish within {seconds:g} s and was stopped. Look "
+            "for an endless loop, or a loop over single elements where a vectorised numpy "
+            "operation would do.")
+
+
+def crashed_message(function: str, reason: str) -> str:
+    """What a student reads when their code stopped the process that ran it."""
+    action = f"running `{function}`" if function.isidentifier() else function
+    return f"While {action}, your code stopped the grading process: {reason}"
