@@ -7,11 +7,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder import batch, data, reports, sandbox
+from autograder import batch, data, reports, sandbox, submission
 from autograder import config as config_module
 from autograder.config import FUNCTIONS, ConfigError
 from autograder.grading import GraderProblem, grade, kill_descendants
 from autograder.paths import HIDDEN_SUITE, NOTEBOOK_FILE, PUBLIC_SUITE, STUB_FILE
+from autograder.platforms import nbgrader
 
 
 def _log(message: str) -> None:
@@ -80,6 +81,12 @@ def grade_command(args: argparse.Namespace) -> int:
                             "one .py/.ipynb file or sub-folder per student.")
     if args.jobs < 1:
         raise GraderProblem(f"--jobs must be at least 1, got {args.jobs}")
+    if nbgrader.course_root_hint(folder):
+        raise GraderProblem(nbgrader.course_root_hint(folder))
+    if not [path for _, path in submission.discover(folder) if path.resolve() != out.resolve()]:
+        raise GraderProblem(f"no submission found in {folder}: it holds no .py or .ipynb file "
+                            "and no sub-folder. Give the folder with one file or sub-folder "
+                            "per student (nbgrader: COURSE/submitted).")
     mode = _isolation(args.require_sandbox)
     suite = PUBLIC_SUITE if args.suite == "public" else HIDDEN_SUITE
     seed = config.PUBLIC_SEED if args.suite == "public" else config.HIDDEN_SEED
@@ -94,7 +101,28 @@ def grade_command(args: argparse.Namespace) -> int:
                                      force=args.force, mode=mode, mnist=mnist, log=_log)
     path = reports.write_gradebook(out, students)
     _log(f"graded {len(students)} submission(s); gradebook: {path}")
-    return 0
+    return _all_unusable(folder, out, students)
+
+
+def _all_unusable(folder: Path, out: Path, students: list[str]) -> int:
+    """1, with the reason on stderr, when not one submission could be graded at all.
+
+    A batch in which every student's submission failed before a single test ran almost
+    always means the folder is not laid out as the grader expects; its gradebook of zeros
+    must not be published by mistake.
+    """
+    documents = [reports.read_results(out / student) for student in students]
+    if any(document and document["tests"] for document in documents):
+        return 0
+    errors = [d["extra_data"]["error"] for d in documents if d and d["extra_data"]["error"]]
+    first = " ".join(errors[0].split())[:400] if errors else "no results were written"
+    hint = ("Check that the folder holds one .py/.ipynb file or one sub-folder per student "
+            "(nbgrader: <student>/<assignment>/), with the solution in regularization.py or "
+            "regularization.ipynb.")
+    _log(f"autograder: none of the {len(students)} submission(s) in {folder} could be graded "
+         f"(not a single test ran), so every score in {out / reports.GRADEBOOK_FILE} is 0. "
+         f"The first problem: {first} {hint}")
+    return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                               help="refuse to grade without bubblewrap")
     grade_parser.add_argument("--suite", choices=("hidden", "public"), default="hidden")
     grade_parser.set_defaults(run=grade_command)
+    nbgrader.add_export_parser(commands)
     return parser
 
 

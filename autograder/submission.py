@@ -19,6 +19,7 @@ from pathlib import Path
 
 from autograder import notebook
 from autograder.paths import HELPERS_FILE, PACKAGE_DIR
+from autograder.platforms import nbgrader
 from autograder.sandbox import Stage
 
 MODULE_FILE = "regularization.py"
@@ -46,8 +47,13 @@ def discover(folder: Path) -> list[tuple[str, Path]]:
     """List ``(student, path)`` for every submission in ``folder``, sorted by name.
 
     Names are file stems or folder names; when two files share a stem, the suffix is
-    added so that no student's results overwrite another's.
+    added so that no student's results overwrite another's. nbgrader's
+    ``<student>/<assignment>/`` layout is recognised by its adapter, which keeps
+    nbgrader's student ids exactly.
     """
+    nbgrader_layout = nbgrader.discover(folder)
+    if nbgrader_layout is not None:
+        return nbgrader_layout
     entries = [p for p in sorted(folder.iterdir())
                if not p.name.startswith((".", "_")) and not p.is_symlink()
                and (p.is_dir() or p.suffix in _SUFFIXES)]
