@@ -391,13 +391,15 @@ def nbgrader_solutions(reference_source: str,
         comments = [f"{indent}# {line}" for line in textwrap.wrap(hint, 96 - len(indent))]
         lines[end] = f"{indent}{NBGRADER_END}"
         lines[begin : begin + 1] = [*comments, f"{indent}{NBGRADER_BEGIN}"]
-    marked = "\n".join(lines)
     stubbed = {_enclosing_function(tree, begin + 1) for begin, _ in regions}
-    return {
-        node.name: ast.get_source_segment(marked, node)
-        for node in ast.parse(marked).body
-        if isinstance(node, ast.FunctionDef) and node.name in stubbed
-    }
+    solutions = {}
+    for node in ast.parse("\n".join(lines)).body:
+        if isinstance(node, ast.FunctionDef) and node.name in stubbed:
+            end = node.end_lineno  # the closing marker is a comment after the last statement
+            while end < len(lines) and lines[end].strip() == NBGRADER_END:
+                end += 1
+            solutions[node.name] = "\n".join(lines[node.lineno - 1 : end])
+    return solutions
 
 
 def make_nbgrader_source(reference_source: str, points: dict[str, float]) -> nbformat.NotebookNode:
@@ -442,7 +444,9 @@ def drift(files: dict[Path, str]) -> list[str]:
         more = len(diff) - DIFF_LINES
         tail = [f"... {more} more diff lines"] if more > 0 else []
         shown_diff = "\n".join(diff[:DIFF_LINES] + tail)
-        reports.append(f"{shown}: differs from what the reference and the lesson generate\n{shown_diff}")
+        reports.append(
+            f"{shown}: differs from what the reference and the lesson generate\n{shown_diff}"
+        )
     return reports
 
 
