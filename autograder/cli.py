@@ -1,4 +1,5 @@
-"""Command line: ``autograder check`` for students, ``autograder grade`` for instructors."""
+"""Command line: ``autograder check`` for students, ``autograder grade`` for instructors,
+``autograder nbgrader-export`` to hand grades and feedback to an nbgrader course."""
 
 from __future__ import annotations
 
