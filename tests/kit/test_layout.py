@@ -66,6 +66,16 @@ def test_assignment_folder_found_by_nbgrader_timestamp_under_another_name(
                     f"{submission.discover(tmp_path)}")
 
 
+def test_symbolic_links_in_nbgrader_layout_are_not_followed(tmp_path: Path) -> None:
+    ann = _nbgrader_student(tmp_path, "ann", {"timestamp.txt": "2026-11-26 10:00"})
+    (tmp_path / "mallory").symlink_to(tmp_path / "ann")  # another student's work
+    (tmp_path / "eve").mkdir()
+    (tmp_path / "eve" / "regularization").symlink_to("/etc")  # files outside the class
+    found = submission.discover(tmp_path)
+    if found != [("ann", ann), ("eve", tmp_path / "eve")]:
+        pytest.fail(f"symbolic links were followed: {found}")
+
+
 @pytest.mark.parametrize("layout", ["sample class", "student folder with a nested folder"])
 def test_kit_layout_is_not_taken_for_nbgrader(tmp_path: Path, layout: str) -> None:
     if layout == "sample class":
