@@ -3,7 +3,9 @@
 The notebook is executed as Jupyter runs it (nbclient with a real kernel), in a folder
 holding only what a student gets next to it (``nn_helpers.py``). Every code cell must
 run without an error, and the experiment must leave a PNG image of its curves: the
-figure a student is meant to look at.
+figure a student is meant to look at. The nbgrader source notebook (whose experiment is
+guarded so that nbgrader's grading skips it) is executed the same way, as a student of
+an nbgrader course runs it.
 """
 
 from __future__ import annotations
@@ -21,15 +23,24 @@ from nbgrader_course import fill
 
 from autograder import stubgen
 from autograder.paths import HELPERS_FILE
+from grader_config import POINTS
 
 KERNEL_TIMEOUT_S = 600
 
 
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory) -> nbformat.NotebookNode:
+def _notebook(kind: str) -> nbformat.NotebookNode:
+    """The student notebook filled in, or the nbgrader source (which holds the solutions)."""
+    if kind == "student notebook":
+        return fill(nbformat.read(stubgen.NOTEBOOK, as_version=4))
+    return stubgen.make_nbgrader_source(stubgen.REFERENCE.read_text(encoding="utf-8"), POINTS)
+
+
+@pytest.fixture(scope="module", params=["student notebook", "nbgrader source"])
+def executed(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> nbformat.NotebookNode:
     folder = tmp_path_factory.mktemp("student")
     shutil.copyfile(HELPERS_FILE, folder / HELPERS_FILE.name)
-    notebook = fill(nbformat.read(stubgen.NOTEBOOK, as_version=4))
+    notebook = _notebook(request.param)
     environment = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
     environment.pop("NBGRADER_EXECUTION", None)
     client = NotebookClient(notebook, timeout=KERNEL_TIMEOUT_S, kernel_name="python3",

@@ -27,4 +27,4 @@ for label, regularization in runs.items():
     curves = histories[label]
     print(f"{label}: training accuracy {curves['train_accuracy'][-1]:.3f}, "
           f"test accuracy {curves['test_accuracy'][-1]:.3f} after {EPOCHS} epochs")
-plot_training_curves(histories)
+display(plot_training_curves(histories))
