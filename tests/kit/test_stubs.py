@@ -335,3 +335,35 @@ def test_malformed_lesson_folder_is_rejected(
     stub_ = stubgen.make_stub(stubgen.REFERENCE.read_text(encoding="utf-8"))
     with pytest.raises(stubgen.StubError, match=complaint):
         stubgen.make_notebook(stub_, stubgen.read_cells(folder))
+
+
+# --- the nbgrader source notebook ----------------------------------------------------------
+
+
+def test_nbgrader_source_marks_solutions_and_grades_solution_cells(
+    notebook: nbformat.NotebookNode,
+) -> None:
+    from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
+
+    points = {"l2_regularization": 25, "dropout": 30, "train_mlp": 45}
+    source = stubgen.make_nbgrader_source(stubgen.REFERENCE.read_text(encoding="utf-8"), points)
+    MetadataValidatorV3().validate_nb(source)
+    student = {cell.id: cell for cell in notebook.cells}
+    functions = {"l2-regularization": "l2_regularization", "dropout": "dropout",
+                 "train-mlp": "train_mlp"}
+    for cell in source.cells:
+        meta = cell.metadata["nbgrader"]
+        if cell.id in functions:
+            header = student[cell.id].source.split("raise NotImplementedError(")[0].rstrip()
+            lines = [line.strip() for line in cell.source.splitlines()]
+            if not cell.source.startswith(header) or lines[-1] != stubgen.NBGRADER_END \
+                    or lines.count(stubgen.NBGRADER_BEGIN) != 1:
+                pytest.fail(f"{cell.id}: not the stub's header with one marked solution")
+            if not (meta["grade"] and meta["solution"] and
+                    meta["points"] == points[functions[cell.id]]):
+                pytest.fail(f"{cell.id}: not a graded solution cell worth its points: {meta}")
+        elif cell.source.startswith("import os\n\nif os.environ.get(\"NBGRADER_EXECUTION\")"):
+            if not student[cell.id].source.startswith(stubgen.LONG_RUNNING):
+                pytest.fail(f"{cell.id}: guarded but not marked long-running")
+        elif cell.source != student[cell.id].source or meta["grade"]:
+            pytest.fail(f"{cell.id}: differs from the student notebook's cell")
