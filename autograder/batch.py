@@ -171,5 +171,5 @@ def _settle(job: Job, config: Config, mode: str, out: Path) -> None:
 def _write_timings(out: Path, timings: list[tuple[str, float]]) -> None:
     if timings:
         lines = ["student,seconds"] + [f"{n},{s:.2f}" for n, s in sorted(timings)]
-        reports.write_atomically(out / "timings.csv", "\n".join(lines) + "\n")
+        reports.write_atomically(out / reports.TIMINGS_FILE, "\n".join(lines) + "\n")
 

@@ -1,4 +1,5 @@
-"""Command line: ``autograder check`` for students, ``autograder grade`` for instructors."""
+"""Command line: ``autograder check`` for students, ``autograder grade`` for instructors,
+``autograder nbgrader-export`` to hand grades and feedback to an nbgrader course."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from autograder import (
     sandbox,
     sandbox_view,
     seccomp_filter,
+    submission,
     target,
 )
 from autograder import config as config_module
 from autograder.config import ConfigError
 from autograder.grading import GraderProblem, grade, kill_descendants
 from autograder.paths import HIDDEN_SUITE, PUBLIC_SUITE
+from autograder.platforms import nbgrader
 from autograder.selfcheck import report
 from autograder.selfcheck.report import Outcome
 
@@ -79,6 +82,12 @@ def grade_command(args: argparse.Namespace) -> int:
                             "one .py/.ipynb file or sub-folder per student.")
     if args.jobs < 1:
         raise GraderProblem(f"--jobs must be at least 1, got {args.jobs}")
+    if nbgrader.course_root_hint(folder):
+        raise GraderProblem(nbgrader.course_root_hint(folder))
+    if not [path for _, path in submission.discover(folder) if path.resolve() != out.resolve()]:
+        raise GraderProblem(f"no submission found in {folder}: it holds no .py or .ipynb file "
+                            "and no sub-folder. Give the folder with one file or sub-folder "
+                            "per student (nbgrader: COURSE/submitted).")
     mode = _isolation(args.require_sandbox)
     suite = PUBLIC_SUITE if args.suite == "public" else HIDDEN_SUITE
     seed = config.PUBLIC_SEED if args.suite == "public" else config.HIDDEN_SEED
@@ -93,7 +102,28 @@ def grade_command(args: argparse.Namespace) -> int:
                                      force=args.force, mode=mode, mnist=mnist, log=_log)
     path = reports.write_gradebook(out, students)
     _log(f"graded {len(students)} submission(s); gradebook: {path}")
-    return 0
+    return _all_unusable(folder, out, students)
+
+
+def _all_unusable(folder: Path, out: Path, students: list[str]) -> int:
+    """1, with the reason on stderr, when not one submission could be graded at all.
+
+    A batch in which every student's submission failed before a single test ran almost
+    always means the folder is not laid out as the grader expects; its gradebook of zeros
+    must not be published by mistake.
+    """
+    documents = [reports.read_results(out / student) for student in students]
+    if any(document and document["tests"] for document in documents):
+        return 0
+    errors = [d["extra_data"]["error"] for d in documents if d and d["extra_data"]["error"]]
+    first = " ".join(errors[0].split())[:400] if errors else "no results were written"
+    hint = ("Check that the folder holds one .py/.ipynb file or one sub-folder per student "
+            "(nbgrader: <student>/<assignment>/), with the solution in regularization.py or "
+            "regularization.ipynb.")
+    _log(f"autograder: none of the {len(students)} submission(s) in {folder} could be graded "
+         f"(not a single test ran), so every score in {out / reports.GRADEBOOK_FILE} is 0. "
+         f"The first problem: {first} {hint}")
+    return 1
 
 
 def release_command(args: argparse.Namespace) -> int:
@@ -143,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="write nothing: run the leak check on the student bundle "
                                      "DIR (a folder or a .zip) and list what it finds")
     release_parser.set_defaults(run=release_command)
+    nbgrader.add_export_parser(commands)
     return parser
 
 

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 RESULTS_FILE = "results.json"
 FEEDBACK_FILE = "feedback.md"
 GRADEBOOK_FILE = "gradebook.csv"
+TIMINGS_FILE = "timings.csv"
+# Files a batch writes beside the students' folders: no student may be named like one.
+BATCH_FILES = (GRADEBOOK_FILE, TIMINGS_FILE)
 GRADEBOOK_HEADER = ["student", "score", "max_score", *FUNCTIONS, "isolation", "kind", "error"]
 MAX_TEXT = 4000
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from autograder import notebook
 from autograder.paths import HELPERS_FILE, PACKAGE_DIR
+from autograder.platforms import nbgrader
+from autograder.reports import BATCH_FILES
 from autograder.sandbox import Stage
 
 MODULE_FILE = "regularization.py"
@@ -80,8 +82,12 @@ def survey(folder: Path) -> Survey:
     and ``-`` replaced by ``_``: a student name never holds a dot, so it never collides
     with a file the batch writes beside the students' folders (``gradebook.csv``...).
     When two entries give the same name, the suffix and then a number are added, so that
-    no student's results overwrite another's.
+    no student's results overwrite another's. nbgrader's ``<student>/<assignment>/``
+    layout is recognised by its adapter and keeps nbgrader's student ids exactly.
     """
+    nbgrader_layout = nbgrader.discover(folder)
+    if nbgrader_layout is not None:
+        return _nbgrader_survey(folder, nbgrader_layout)
     entries, skipped = [], []
     for path in sorted(folder.iterdir()):
         reason = _skip_reason(path)
@@ -101,6 +107,23 @@ def survey(folder: Path) -> Survey:
         used.add(unique)
         named.append((unique, path))
     return Survey(sorted(named), skipped)
+
+
+def _nbgrader_survey(folder: Path, layout: list[tuple[str, Path]]) -> Survey:
+    """nbgrader's students under their exact ids; an id that is the name of a file the
+    batch writes beside the students' folders, and every other entry, skipped with the
+    reason."""
+    submissions, skipped = [], []
+    for student, path in layout:
+        if student in BATCH_FILES:
+            skipped.append((student, "its name is that of a file the grader writes into the "
+                                      "output folder; rename the student folder"))
+        else:
+            submissions.append((student, path))
+    listed = {student for student, _ in layout}
+    skipped += [(path.name, "not a student folder of nbgrader's <student>/<assignment>/ layout")
+                for path in sorted(folder.iterdir()) if path.name not in listed]
+    return Survey(submissions, sorted(skipped))
 
 
 def discover(folder: Path) -> list[tuple[str, Path]]:

@@ -11,6 +11,7 @@ imported by the functions that use them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import os
@@ -43,6 +44,7 @@ __all__ = [
     "relu",
     "softmax",
     "train_with_curves",
+    "training_subset",
 ]
 
 # SHA-256 of the pinned 5,000-image subset, computed from the decoded arrays (see
@@ -169,62 +171,124 @@ def train_with_curves(
 
     Each epoch calls ``train_fn(params, split.X_train, split.Y_train, epochs=1,
     rng=rng, **settings)`` with the same generator, so the result is the same as one
-    call with ``epochs=epochs``; in between, the test accuracy is measured.
+    call with ``epochs=epochs``; in between, the training and test accuracy are
+    measured (without dropout, as at test time).
     ``settings`` are the other keyword arguments (``lr``, ``batch_size``,
     ``lambda_``, ``keep_prob``).
 
     Returns:
         ``(params, history)`` with ``history["loss"]`` (the training loss of each
-        epoch) and ``history["test_accuracy"]`` (after each epoch), ready for
-        ``plot_training_curves``.
+        epoch), ``history["train_accuracy"]`` and ``history["test_accuracy"]`` (after
+        each epoch), ready for ``plot_training_curves``.
     """
-    history: dict[str, list[float]] = {"loss": [], "test_accuracy": []}
+    history: dict[str, list[float]] = {"loss": [], "train_accuracy": [], "test_accuracy": []}
     for _ in range(epochs):
         params, epoch_history = train_fn(
             params, split.X_train, split.Y_train, epochs=1, rng=rng, **settings
         )
         history["loss"].append(float(epoch_history["loss"][-1]))
+        history["train_accuracy"].append(accuracy(params, split.X_train, split.y_train))
         history["test_accuracy"].append(accuracy(params, split.X_test, split.y_test))
     return params, history
+
+
+@functools.cache
+def _curves_figure_class() -> type:
+    """A matplotlib ``Figure`` that Jupyter shows as a PNG image.
+
+    A bare ``Figure`` (made without pyplot, so that nothing opens a window or piles up
+    in pyplot's list of figures) has no image form of its own, so Jupyter would show
+    only ``<Figure size ...>``. ``_repr_png_`` gives it one: it appears when it is the
+    last expression of a cell or is passed to ``display``, in Jupyter and in
+    ``jupyter nbconvert --execute``, with or without ``%matplotlib inline``.
+    """
+    import io
+
+    from matplotlib.figure import Figure
+
+    class CurvesFigure(Figure):
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=100)
+            return buffer.getvalue()
+
+    return CurvesFigure
 
 
 def plot_training_curves(
     histories: dict[str, dict[str, list[float]]],
     path: str | os.PathLike[str] | None = None,
 ) -> Figure:
-    """Plot training loss and test accuracy per epoch for several runs side by side.
+    """Plot training loss and accuracy per epoch for several runs side by side.
+
+    Left: the training loss. Right: the test accuracy (solid) and, when recorded, the
+    training accuracy (dashed, same colour), so the gap between the two, which
+    regularization narrows, is visible. Epochs are numbered 1, 2, ... on whole-number
+    ticks.
 
     Args:
         histories: run name -> history, for example
             ``{"no regularization": h1, "L2 + dropout": h2}``, each with a ``"loss"``
-            list and optionally a ``"test_accuracy"`` list (as ``train_with_curves``
-            returns them).
+            list and optionally ``"train_accuracy"`` and ``"test_accuracy"`` lists (as
+            ``train_with_curves`` returns them).
         path: if given, the figure is also saved there (the format follows the
             extension, e.g. ``curves.png``).
 
     Returns:
-        The matplotlib ``Figure``; in a notebook it is displayed when it is the last
-        expression of a cell. No window is opened, so this works without a display.
+        The matplotlib ``Figure``. In a notebook it is shown as an image when it is the
+        last expression of a cell (or with ``display(fig)``). No window is opened, so
+        this also works without a display.
     """
-    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
-    fig = Figure(figsize=(10, 4), layout="constrained")
+    fig = _curves_figure_class()(figsize=(11, 4.2), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
-    for name, history in histories.items():
+    for index, (name, history) in enumerate(histories.items()):
+        colour = f"C{index}"
         loss = history.get("loss", [])
-        ax_loss.plot(range(1, len(loss) + 1), loss, marker="o", markersize=3, label=name)
-        acc = history.get("test_accuracy", [])
-        if acc:
-            ax_acc.plot(range(1, len(acc) + 1), acc, marker="o", markersize=3, label=name)
+        marker = "o" if len(loss) <= 40 else None  # dots only while they can be told apart
+        ax_loss.plot(range(1, len(loss) + 1), loss, color=colour, marker=marker, markersize=3,
+                     label=name)
+        for key, style, kind in (("train_accuracy", "--", "train"), ("test_accuracy", "-", "test")):
+            acc = history.get(key, [])
+            if acc:
+                ax_acc.plot(range(1, len(acc) + 1), acc, color=colour, linestyle=style,
+                            marker=marker, markersize=3, label=f"{name} ({kind})")
     ax_loss.set(title="Training loss", xlabel="epoch", ylabel="loss")
-    ax_acc.set(title="Test accuracy", xlabel="epoch", ylabel="accuracy")
+    ax_acc.set(title="Accuracy: training (dashed) and test (solid)", xlabel="epoch",
+               ylabel="accuracy")
     for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(True, alpha=0.3)
         if ax.has_data():
             ax.legend()
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig
+
+
+def training_subset(split: MnistSplit, n_train: int, *, seed: int = 0) -> MnistSplit:
+    """Return ``split`` with only ``n_train`` of its training images (same test images).
+
+    The images are chosen stratified by class with ``seed``, so every digit keeps its
+    share. A small training set is where a network memorises most and regularization
+    helps most; the notebook's experiment uses it to make the effect visible.
+    """
+    from sklearn.model_selection import train_test_split
+
+    total = split.X_train.shape[0]
+    if not 10 <= n_train <= total:
+        raise ValueError(f"n_train must be between 10 and {total}, got {n_train}")
+    if n_train == total:
+        return split
+    keep, _ = train_test_split(np.arange(total), train_size=n_train,
+                               stratify=split.y_train, random_state=seed)
+    keep = np.sort(keep)
+    arrays = {"X_train": split.X_train[keep], "Y_train": split.Y_train[keep],
+              "y_train": split.y_train[keep]}
+    for array in arrays.values():
+        array.setflags(write=False)
+    return MnistSplit(X_test=split.X_test, Y_test=split.Y_test, y_test=split.y_test, **arrays)
 
 
 # --- MNIST -------------------------------------------------------------------------

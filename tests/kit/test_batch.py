@@ -237,11 +237,11 @@ def test_output_folder_inside_the_submissions_is_not_graded_as_a_student(
         tmp_path: Path) -> None:
     submissions = tmp_path / "submissions"
     submissions.mkdir()
-    shutil.copyfile(SAMPLE_CLASS / "barbara_liskov.py", submissions / "barbara_liskov.py")
+    shutil.copyfile(SAMPLE_CLASS / "alan_turing.py", submissions / "alan_turing.py")
     out = submissions / "grades"
     for _ in range(2):  # the second run finds the first run's output folder in place
         done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions),
                                "--out", str(out), "--suite", "public"],
                               capture_output=True, text=True, cwd=PROJECT_DIR)
         assert done.returncode == 0, done.stderr
-        assert list(_rows(out)) == ["barbara_liskov"]
+        assert list(_rows(out)) == ["alan_turing"]

@@ -1,9 +1,10 @@
-"""The student stub and notebook stay in step with the reference they are generated from.
+"""The student stub and notebook stay in step with the sources they are generated from.
 
 ``autograder.stubgen`` derives ``assignments/regularization/regularization.py`` and
-``regularization.ipynb`` from ``reference/regularization.py``. These tests fail when a
-committed file drifts from that output, when the stub's functions stop matching the
-reference's signatures, or when the notebook loses its nbgrader metadata.
+``regularization.ipynb`` from ``reference/regularization.py`` and the lesson text in
+``assignments/regularization/lesson/``. These tests fail when a committed file drifts
+from that output, when the stub's functions stop matching the reference's signatures,
+or when the notebook loses its nbgrader metadata.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def test_generation_is_deterministic() -> None:
         ('"""Doc."""\n\ndef f():\n    # BEGIN SOLUTION\n    return 1\n', "never closed"),
         ('"""Doc."""\n\ndef f():\n    # END SOLUTION\n    return 1\n', "without"),
         ('"""Doc."""\n\ndef f():\n    # BEGIN SOLUTION\n    return 1\n    # END SOLUTION\n',
-         "STUB_MESSAGES out of date"),
+         "hints out of date"),
         ("def f():\n    return 1\n", "no module docstring"),
     ],
 )
@@ -255,8 +256,9 @@ def test_notebook_nbgrader_metadata(notebook: nbformat.NotebookNode) -> None:
 
 
 def test_notebook_passes_nbgraders_own_validator(notebook: nbformat.NotebookNode) -> None:
-    validator = pytest.importorskip("nbgrader.nbgraderformat.v3")
-    validator.MetadataValidatorV3().validate_nb(notebook)
+    from nbgrader.nbgraderformat.v3 import MetadataValidatorV3  # a dev dependency: no skip
+
+    MetadataValidatorV3().validate_nb(notebook)
 
 
 def test_notebook_code_cells_are_definitions_or_top_level_code(
@@ -275,3 +277,96 @@ def test_notebook_code_cells_are_definitions_or_top_level_code(
                 pytest.fail(f"cell {cell_id!r} holds more than imports and definitions")
         elif kinds & definitions:
             pytest.fail(f"cell {cell_id!r} defines a function or class")
+
+
+# --- the lesson text lives in the assignment folder ---------------------------------
+
+
+def _copy_lesson(tmp_path: Path) -> Path:
+    import shutil
+
+    folder = tmp_path / "notebook"
+    shutil.copytree(stubgen.CELLS_DIR, folder)
+    return folder
+
+
+def test_notebook_cells_come_from_the_lesson_folder(notebook: nbformat.NotebookNode) -> None:
+    cells = stubgen.read_cells()
+    if [cell.id for cell in notebook.cells] != [cell.cell_id for cell in cells]:
+        pytest.fail("the notebook's cells are not the lesson folder's, in order")
+    for built, source in zip(notebook.cells, cells, strict=True):
+        if source.kind in ("markdown", "code") and built.source != source.text:
+            pytest.fail(f"cell {source.cell_id!r} differs from its file in the lesson folder")
+
+
+def test_editing_a_lesson_file_is_drift(tmp_path: Path) -> None:
+    folder = _copy_lesson(tmp_path)
+    intro = next(folder.glob("*-intro.md"))
+    intro.write_text(intro.read_text(encoding="utf-8") + "\nOne more sentence.\n")
+    stub_ = stubgen.make_stub(stubgen.REFERENCE.read_text(encoding="utf-8"))
+    edited = stubgen.render_notebook(stubgen.make_notebook(stub_, stubgen.read_cells(folder)))
+    reports = stubgen.drift({stubgen.NOTEBOOK: edited})
+    if len(reports) != 1 or '+    "One more sentence."' not in reports[0]:
+        pytest.fail(f"an edited lesson cell was not reported as drift: {reports!r}")
+
+
+def test_editing_a_hint_changes_the_stub(tmp_path: Path) -> None:
+    import shutil
+
+    hints = tmp_path / "hints"
+    shutil.copytree(stubgen.HINTS_DIR, hints)
+    (hints / "dropout.txt").write_text("dropout: return (out, mask) as the docstring says.\n")
+    source = stubgen.make_stub(stubgen.REFERENCE.read_text(encoding="utf-8"),
+                               hints=stubgen.read_hints(hints)).source
+    if '"dropout: return (out, mask) as the docstring says."' not in source:
+        pytest.fail("the stub does not carry the edited hint")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "complaint"),
+    [
+        ("intro.md", "text", "named NN-cell-id"),
+        ("99-intro.md", "again", "used twice"),
+        ("98-extra.py", "# {{ stub function dropout }}", "exactly once"),
+    ],
+)
+def test_malformed_lesson_folder_is_rejected(
+    tmp_path: Path, name: str, text: str, complaint: str
+) -> None:
+    folder = _copy_lesson(tmp_path)
+    (folder / name).write_text(text)
+    stub_ = stubgen.make_stub(stubgen.REFERENCE.read_text(encoding="utf-8"))
+    with pytest.raises(stubgen.StubError, match=complaint):
+        stubgen.make_notebook(stub_, stubgen.read_cells(folder))
+
+
+# --- the nbgrader source notebook ----------------------------------------------------------
+
+
+def test_nbgrader_source_marks_solutions_and_grades_solution_cells(
+    notebook: nbformat.NotebookNode,
+) -> None:
+    from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
+
+    points = {"l2_regularization": 25, "dropout": 30, "train_mlp": 45}
+    source = stubgen.make_nbgrader_source(stubgen.REFERENCE.read_text(encoding="utf-8"), points)
+    MetadataValidatorV3().validate_nb(source)
+    student = {cell.id: cell for cell in notebook.cells}
+    functions = {"l2-regularization": "l2_regularization", "dropout": "dropout",
+                 "train-mlp": "train_mlp"}
+    for cell in source.cells:
+        meta = cell.metadata["nbgrader"]
+        if cell.id in functions:
+            header = student[cell.id].source.split("raise NotImplementedError(")[0].rstrip()
+            lines = [line.strip() for line in cell.source.splitlines()]
+            if not cell.source.startswith(header) or lines[-1] != stubgen.NBGRADER_END \
+                    or lines.count(stubgen.NBGRADER_BEGIN) != 1:
+                pytest.fail(f"{cell.id}: not the stub's header with one marked solution")
+            if not (meta["grade"] and meta["solution"] and
+                    meta["points"] == points[functions[cell.id]]):
+                pytest.fail(f"{cell.id}: not a graded solution cell worth its points: {meta}")
+        elif cell.source.startswith("import os\n\nif os.environ.get(\"NBGRADER_EXECUTION\")"):
+            if not student[cell.id].source.startswith(stubgen.LONG_RUNNING):
+                pytest.fail(f"{cell.id}: guarded but not marked long-running")
+        elif cell.source != student[cell.id].source or meta["grade"]:
+            pytest.fail(f"{cell.id}: differs from the student notebook's cell")

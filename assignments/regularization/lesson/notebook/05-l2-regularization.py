@@ -1,0 +1,1 @@
+# {{ stub function l2_regularization }}

@@ -1,0 +1,353 @@
+"""nbgrader: the source notebook, nbgrader's submission layout, and its gradebook.
+
+A course that runs nbgrader uses the kit in four places:
+
+- :func:`write_source` writes ``<dest>/nbgrader/source/regularization/`` (the source
+  notebook, with the reference's solutions between nbgrader's markers and the three
+  solution cells graded with the points of ``grader_config.POINTS``, plus ``nn_helpers.py``).
+  ``nbgrader generate_assignment`` turns it into the student version.
+- ``autograder grade COURSE/submitted`` (or ``autograded``) recognises nbgrader's
+  ``<student>/<assignment>/<notebook>.ipynb`` layout through :func:`discover`, which keeps
+  nbgrader's student ids exactly as they are.
+- ``autograder nbgrader-export OUT --course COURSE`` (:func:`export`) writes each student's
+  per-function scores into nbgrader's gradebook with nbgrader's own API, so that
+  ``nbgrader export`` and formgrader show the totals of ``gradebook.csv``, and writes the
+  feedback as HTML where ``nbgrader release_feedback`` ships it.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import reports
+from autograder.paths import HELPERS_FILE, NOTEBOOK_FILE, REFERENCE_FILE
+
+ASSIGNMENT = "regularization"
+NOTEBOOK = NOTEBOOK_FILE.name  # regularization.ipynb
+NOTEBOOK_ID = NOTEBOOK_FILE.stem
+COURSE_MARKERS = ("gradebook.db", "nbgrader_config.py")
+_SUFFIXES = (".py", ".ipynb")
+
+
+def write_source(dest_dir: Path, points: dict[str, float] | None = None) -> Path:
+    """Write the nbgrader source assignment under ``dest_dir`` and return the notebook's path.
+
+    ``dest_dir/nbgrader/source/regularization/`` receives ``regularization.ipynb`` and
+    ``nn_helpers.py``; copy the ``source`` folder into the course (or make ``dest_dir/nbgrader``
+    the course) and run ``nbgrader generate_assignment regularization``. ``points`` per
+    function default to ``grader_config.POINTS``.
+    """
+    from autograder import config as config_module
+    from autograder import stubgen
+
+    if points is None:
+        points = dict(config_module.load().POINTS)
+    notebook = stubgen.make_nbgrader_source(REFERENCE_FILE.read_text(encoding="utf-8"), points)
+    folder = Path(dest_dir) / "nbgrader" / "source" / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / NOTEBOOK
+    path.write_text(stubgen.render_notebook(notebook), encoding="utf-8")
+    shutil.copyfile(HELPERS_FILE, folder / HELPERS_FILE.name)
+    return path
+
+
+# --- nbgrader's submission layout -----------------------------------------------------
+
+
+def _visible_dirs(folder: Path) -> list[Path]:
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return []
+    return [p for p in entries if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")]
+
+
+def _holds_submission(folder: Path) -> bool:
+    return any((folder / f"{ASSIGNMENT}{suffix}").is_file() for suffix in _SUFFIXES)
+
+
+def _assignment_of(student: Path) -> Path | None:
+    """The ``<student>/<assignment>`` folder of nbgrader's layout, if ``student`` has one.
+
+    That is a sub-folder named like the assignment, or the one sub-folder holding nbgrader's
+    ``timestamp.txt``; a student folder holding the solution itself is the kit's own layout.
+    """
+    if _holds_submission(student):
+        return None
+    subfolders = _visible_dirs(student)
+    named = [sub for sub in subfolders if sub.name == ASSIGNMENT]
+    stamped = [sub for sub in subfolders if (sub / "timestamp.txt").is_file()]
+    if named:
+        return named[0]
+    return stamped[0] if len(stamped) == 1 else None
+
+
+def discover(folder: Path) -> list[tuple[str, Path]] | None:
+    """``(student id, assignment folder)`` pairs if ``folder`` has nbgrader's layout, else None.
+
+    nbgrader's ``submitted/`` and ``autograded/`` folders hold only student folders, each
+    with ``<assignment>/<notebook>.ipynb`` (and nbgrader's ``timestamp.txt``). The folder is
+    taken as nbgrader's when it holds no submission file of its own and at least one
+    student folder has such an assignment folder; a student folder without one is still
+    listed (it is graded, and its feedback says what is missing). Student ids are kept
+    exactly (``jdoe@uni.edu`` stays ``jdoe@uni.edu``), since they are nbgrader's keys. The
+    assignment folder is graded as a folder submission, so its notebook is found the usual
+    way, together with any module of the student's own next to it.
+    """
+    if any(path.suffix in _SUFFIXES for path in folder.iterdir() if path.is_file()):
+        return None
+    found = {student.name: _assignment_of(student) for student in _visible_dirs(folder)}
+    if not any(found.values()):
+        return None
+    return sorted((name, path or folder / name) for name, path in found.items())
+
+
+def course_root_hint(folder: Path) -> str:
+    """A sentence for an nbgrader course folder given where its submissions are expected."""
+    if any((folder / marker).exists() for marker in COURSE_MARKERS) or (
+        (folder / "submitted").is_dir() and (folder / "source").is_dir()
+    ):
+        return (f"{folder} looks like an nbgrader course folder; grade its submissions with "
+                f"`autograder grade {folder / 'submitted'} --out DIR`.")
+    return ""
+
+
+# --- Export into nbgrader's gradebook ---------------------------------------------------
+
+
+class NbgraderExportError(RuntimeError):
+    """The export cannot run; the message says what is wrong and what to do."""
+
+
+@dataclass
+class ExportSummary:
+    """What :func:`export` wrote."""
+
+    students: list[str] = field(default_factory=list)
+    feedback: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _course_directory(course: Path):
+    """nbgrader's ``CourseDirectory`` for ``course``, configured by its nbgrader_config.py."""
+    try:
+        from nbgrader.coursedir import CourseDirectory
+    except ImportError as error:
+        raise NbgraderExportError(
+            f"nbgrader is not installed here ({error}); install it with "
+            "`pip install nbgrader` in the kit's environment.") from error
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = Config()
+    if (course / "nbgrader_config.py").is_file():
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    coursedir = CourseDirectory(config=config)
+    coursedir.root = str(course.resolve())
+    return coursedir
+
+
+def _graded_cells() -> dict[str, str]:
+    """Function name -> the id of the source notebook's graded cell holding it."""
+    from autograder import stubgen
+
+    return {cell.function: cell.cell_id for cell in stubgen.read_cells()
+            if cell.kind == "function"}
+
+
+def _student_results(out: Path) -> dict[str, dict]:
+    """Student id -> results document, for every student graded into ``out``."""
+    results = {}
+    for folder in sorted(p for p in out.iterdir() if p.is_dir()):
+        document = reports.read_results(folder)
+        if document is not None:
+            results[folder.name] = document
+    return results
+
+
+def _comment(function: str, document: dict) -> str:
+    """The formgrader comment of one function: its score and each failed test by name."""
+    tests = [t for t in document["tests"] if t["tags"] == [function]]
+    failed = [t for t in tests if t["status"] != "passed"]
+    earned = document["extra_data"]["per_function"][function]
+    lines = [f"Autograder: {earned:g} points, {len(tests) - len(failed)} of {len(tests)} "
+             "tests passed."]
+    lines += [f"- failed: {t['name'].split(': ', 1)[-1]}" for t in failed[:20]]
+    if document["extra_data"]["error"] and not tests:
+        lines.append(document["extra_data"]["error"][:1000])
+    return "\n".join(lines)
+
+
+def _write_scores(gradebook, assignment: str, student: str, document: dict,
+                  cells: dict[str, str]) -> None:
+    """Set the manual score and comment of each graded cell from the kit's results."""
+    gradebook.update_or_create_student(student)
+    gradebook.update_or_create_submission(assignment, student)
+    per_function = document["extra_data"]["per_function"]
+    for function, cell in cells.items():
+        grade = gradebook.find_grade(cell, NOTEBOOK_ID, assignment, student)
+        earned = float(per_function[function])
+        if earned > grade.max_score + 1e-9:
+            raise NbgraderExportError(
+                f"{student}: {function} earned {earned:g} points but nbgrader's cell {cell!r} "
+                f"is worth {grade.max_score:g}; the points in grader_config.py changed after "
+                "the assignment was generated. Regenerate the source notebook and run "
+                "`nbgrader generate_assignment --force`, or restore the points.")
+        grade.manual_score = earned
+        grade.needs_manual_grade = False
+        comment = gradebook.find_comment(cell, NOTEBOOK_ID, assignment, student)
+        comment.manual_comment = _comment(function, document)
+    gradebook.db.commit()
+
+
+def _check_assignment(gradebook, assignment: str, cells: dict[str, str]) -> None:
+    from nbgrader.api import MissingEntry
+
+    try:
+        notebook = gradebook.find_notebook(NOTEBOOK_ID, assignment)
+    except MissingEntry:
+        raise NbgraderExportError(
+            f"nbgrader's gradebook has no notebook {NOTEBOOK_ID!r} in assignment "
+            f"{assignment!r}; run `nbgrader generate_assignment {assignment}` on the kit's "
+            "source notebook first.") from None
+    present = {cell.name for cell in notebook.grade_cells}
+    missing = sorted(set(cells.values()) - present)
+    if missing:
+        raise NbgraderExportError(
+            f"assignment {assignment!r} has no graded cell(s) {missing}; it was not generated "
+            "from the kit's nbgrader source notebook.")
+
+
+def feedback_html(markdown_text: str, student: str) -> str:
+    """A standalone HTML page of a student's ``feedback.md``.
+
+    Raw HTML in the Markdown is escaped, so nothing a submission printed or named can
+    become markup in the page.
+    """
+    import mistune
+
+    body = mistune.create_markdown(escape=True, plugins=["table"])(markdown_text)
+    return FEEDBACK_PAGE.format(title=html.escape(f"Feedback: {student}"), body=body)
+
+
+FEEDBACK_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto;
+       padding: 0 1rem; line-height: 1.5; color: #1a1a1a; }}
+table {{ border-collapse: collapse; }}
+th, td {{ border: 1px solid #bbb; padding: 0.3rem 0.7rem; text-align: left; }}
+pre {{ background: #f4f4f4; padding: 0.7rem; overflow-x: auto; white-space: pre-wrap; }}
+code {{ background: #f4f4f4; }}
+</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
+def _write_feedback(coursedir, out: Path, assignment: str, student: str,
+                    summary: ExportSummary) -> None:
+    """Write the student's feedback where ``nbgrader release_feedback`` looks for it.
+
+    ``release_feedback`` ships ``feedback/<student>/<assignment>/<notebook>.html`` together
+    with the submission's ``timestamp.txt`` and ``submission_secret.txt``, which are copied
+    from the autograded (else submitted) folder as ``nbgrader generate_feedback`` does.
+    """
+    dest = Path(coursedir.format_path(coursedir.feedback_directory, student, assignment))
+    dest.mkdir(parents=True, exist_ok=True)
+    markdown_text = (out / student / reports.FEEDBACK_FILE).read_text(encoding="utf-8")
+    page = dest / f"{NOTEBOOK_ID}.html"
+    reports.write_atomically(page, feedback_html(markdown_text, student))
+    summary.feedback.append(page)
+    sources = [Path(coursedir.format_path(directory, student, assignment))
+               for directory in (coursedir.autograded_directory, coursedir.submitted_directory)]
+    for name in ("timestamp.txt", "submission_secret.txt"):
+        found = next((folder / name for folder in sources if (folder / name).is_file()), None)
+        if found is not None:
+            shutil.copyfile(found, dest / name)
+        elif name == "submission_secret.txt":
+            summary.warnings.append(
+                f"{student}: no submission_secret.txt in the submitted folder (it is written "
+                "by `nbgrader submit`), so `nbgrader release_feedback` cannot ship this "
+                "student's feedback; hand them the HTML instead.")
+
+
+def _safe_student(student: str) -> None:
+    if student in (".", "..") or "/" in student or "\\" in student or "\x00" in student:
+        raise NbgraderExportError(f"{student!r} cannot be an nbgrader student id")
+
+
+def export(out: Path, course: Path, assignment: str = ASSIGNMENT) -> ExportSummary:
+    """Write the kit's grades in ``out`` into the nbgrader course at ``course``.
+
+    For every student graded into ``out`` (by ``autograder grade``), each function's
+    points become the score of its graded cell in nbgrader's gradebook (its "manual"
+    score, with a comment naming the failed tests; needs-grading is cleared), and the
+    feedback becomes ``COURSE/feedback/<student>/<assignment>/regularization.html``.
+    Students are added to the gradebook when missing, as ``nbgrader autograde`` does.
+    """
+    out, course = Path(out), Path(course)
+    if not (out / reports.GRADEBOOK_FILE).is_file():
+        raise NbgraderExportError(f"{out} has no {reports.GRADEBOOK_FILE}; run `autograder "
+                                  f"grade {course / 'submitted'} --out {out}` first.")
+    coursedir = _course_directory(course)
+    database = Path(coursedir.root) / "gradebook.db"
+    if coursedir.db_url == f"sqlite:///{database}" and not database.is_file():
+        raise NbgraderExportError(f"{course} has no gradebook.db; give the nbgrader course "
+                                  "folder (where `nbgrader generate_assignment` ran).")
+    from nbgrader.api import Gradebook
+
+    results = _student_results(out)
+    if not results:
+        raise NbgraderExportError(f"{out} holds no graded student.")
+    cells = _graded_cells()
+    summary = ExportSummary()
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+        _check_assignment(gradebook, assignment, cells)
+        for student, document in results.items():
+            _safe_student(student)
+            _write_scores(gradebook, assignment, student, document, cells)
+            _write_feedback(coursedir, out, assignment, student, summary)
+            summary.students.append(student)
+        ungraded = sorted({s.id for s in gradebook.students} - set(results))
+    if ungraded:
+        summary.warnings.append(
+            f"{len(ungraded)} student(s) of the gradebook have no results in {out} and were "
+            f"left as they are: {', '.join(ungraded[:20])}")
+    return summary
+
+
+def export_command(args) -> int:
+    """``autograder nbgrader-export OUT --course COURSE [--assignment NAME]``."""
+    try:
+        summary = export(Path(args.out), Path(args.course), args.assignment)
+    except NbgraderExportError as error:
+        print(f"autograder: {error}", file=sys.stderr)
+        return 2
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"exported {len(summary.students)} student(s) into {args.course}'s gradebook; "
+          f"feedback for `nbgrader release_feedback {args.assignment}` written under "
+          f"{Path(args.course) / 'feedback'}", file=sys.stderr)
+    return 0
+
+
+def add_export_parser(commands) -> None:
+    """Register ``nbgrader-export`` on the ``autograder`` command's sub-parsers."""
+    parser = commands.add_parser(
+        "nbgrader-export", help="write grades and feedback into an nbgrader course")
+    parser.add_argument("out", help="the --out folder of `autograder grade`")
+    parser.add_argument("--course", required=True, help="the nbgrader course folder")
+    parser.add_argument("--assignment", default=ASSIGNMENT,
+                        help=f"nbgrader assignment name (default: {ASSIGNMENT})")
+    parser.set_defaults(run=export_command)
