@@ -3,9 +3,9 @@
 :func:`build_release` writes every output of a release into ``DIR``. Today that is the
 student bundle: ``DIR/student/`` and the same files in ``DIR/student.zip`` (the stub, the
 notebook, ``nn_helpers.py``, ``SPEC.md``, a README and the standalone self-check
-``check.py`` with its ``selfcheck`` package and ``expectations.npz``). Further outputs of
-a release (the nbgrader source notebook, for one) are functions added to
-:data:`OUTPUTS`.
+``check.py`` with its ``selfcheck`` package and ``expectations.npz``), and, for courses
+that run nbgrader, the source assignment ``DIR/nbgrader/source/regularization/``. Each
+output is a function in :data:`OUTPUTS`.
 
 The bundle passes the leak check (:mod:`autograder.release.leakcheck`) before anything is
 written; a bundle that fails it is never written.
@@ -145,8 +145,19 @@ def write_student_bundle(dest: Path, files: dict[str, bytes] | None = None) -> l
     return [folder, dest / ZIP_FILE]
 
 
+def write_nbgrader_source(dest: Path) -> list[Path]:
+    """Write ``dest/nbgrader/source/regularization/`` for a course that runs nbgrader.
+
+    It holds the solution between nbgrader's markers, so it is for instructors only and
+    stays outside ``student/`` and ``student.zip``.
+    """
+    from autograder.platforms import nbgrader
+
+    return [nbgrader.write_source(dest).parent]
+
+
 # The outputs of a release, written in this order; each takes DIR and returns what it wrote.
-OUTPUTS: list[Callable[[Path], list[Path]]] = [write_student_bundle]
+OUTPUTS: list[Callable[[Path], list[Path]]] = [write_student_bundle, write_nbgrader_source]
 
 
 def build_release(dest: Path) -> Release:

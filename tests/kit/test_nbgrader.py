@@ -1,7 +1,7 @@
 """An nbgrader course grades with the kit from end to end, with nbgrader's own commands.
 
 The course is built in a temporary folder from the kit's source notebook
-(``autograder.platforms.nbgrader.write_source``) and released with
+(written by ``autograder release``) and released with
 ``nbgrader generate_assignment``. One student goes through nbgrader's exchange as a real
 student would (``release_assignment``, ``fetch_assignment``, ``submit``, ``collect``: the
 exchange names a student by the account running it, so only the account running the tests
@@ -74,7 +74,8 @@ def _place_submission(course: Path, student: str, notebook: nbformat.NotebookNod
 @pytest.fixture(scope="module")
 def course(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("nbgrader")
-    source = adapter.write_source(root)
+    _run([sys.executable, "-m", "autograder", "release", root], cwd=root)
+    source = root / "nbgrader" / "source" / ASSIGNMENT / "regularization.ipynb"
     course = root / "nbgrader"
     exchange, cache = root / "exchange", root / "cache"
     exchange.mkdir()

@@ -66,6 +66,14 @@ def unzipped(release: Path, tmp_path: Path) -> Path:
     return tmp_path / bundle.ZIP_ROOT
 
 
+def test_release_writes_the_nbgrader_source_outside_the_bundle(release: Path) -> None:
+    source = release / "nbgrader" / "source" / "regularization"
+    notebook = (source / "regularization.ipynb").read_text(encoding="utf-8")
+    assert notebook.count("### BEGIN SOLUTION") == 3
+    assert (source / "nn_helpers.py").is_file()
+    assert not any("nbgrader" in name for name in bundle.read_bundle(release / bundle.ZIP_FILE))
+
+
 def test_zip_and_folder_hold_the_same_files(release: Path) -> None:
     in_zip = bundle.read_bundle(release / bundle.ZIP_FILE)
     in_folder = bundle.read_bundle(release / bundle.STUDENT_DIR)
