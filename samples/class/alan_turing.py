@@ -41,7 +41,7 @@ def l2_regularization(
           ``grads[k] = 2 * lambda_ * W_k``, with the shape and dtype of ``W_k`` (float32
           weights give float32 gradients).
 
-        An empty list gives ``(0.0, [])``. The arrays passed in are not modified.
+        An empty list gives ``(0.0, [])``. The list and its arrays are not modified.
     """
     raise NotImplementedError(
         "l2_regularization: return (penalty, grads) where penalty is the Python float "
@@ -96,7 +96,9 @@ def train_mlp(
 
     Args:
         params: ``W1 (d,h1)``, ``b1 (1,h1)``, ``W2 (h1,h2)``, ``b2 (1,h2)``,
-            ``W3 (h2,c)``, ``b3 (1,c)``. Not modified: train copies, return new arrays.
+            ``W3 (h2,c)``, ``b3 (1,c)``. Not modified: neither this dict nor its
+            arrays change (rebinding its keys counts as a change); the trained
+            parameters are returned in a new dict.
         X: inputs, shape ``(n, d)``.
         Y: one-hot labels, shape ``(n, c)``.
         lr, epochs, batch_size: SGD settings.
