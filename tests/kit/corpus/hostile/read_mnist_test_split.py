@@ -15,7 +15,7 @@ def _find_test_split():
     except Exception:  # noqa: BLE001 - the attack tries every door
         pass
     for pattern in ("/**/mnist*", "/**/*mnist*.npz", "/**/*.csv.gz"):
-        for root in ("/sandbox", "/tmp", os.path.expanduser("~"), "/root", "/usr/share"):
+        for root in ("/sandbox", "/tmp", os.path.expanduser("~"), "/root"):
             hits = glob.glob(root + pattern, recursive=True)
             if hits:
                 return None, hits[0]
