@@ -34,12 +34,19 @@ def write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.chmod(temporary, 0o666 & ~_umask())  # as open() would: the group may read it
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _clip(text: str, limit: int = MAX_TEXT) -> str:
@@ -102,14 +109,23 @@ def feedback_markdown(result: GradeResult) -> str:
     failed = [t for t in result.tests if not t.outcome.passed]
     if failed:
         lines += ["## What lost points", ""]
+        groups: dict[tuple, list] = {}  # identical failures are explained once
         for scored in failed:
             outcome = scored.outcome
-            lines += [f"### `{outcome.function}`: {outcome.name} "
-                      f"(-{scored.max_points:.2f} points)", "", "```text",
-                      _clip(outcome.message), "```", ""]
-            if outcome.output:
-                lines += ["Your code printed:", "", "```text", _clip(outcome.output, 2000),
-                          "```", ""]
+            groups.setdefault((outcome.function, outcome.message, outcome.output), []).append(
+                scored)
+        for (function, message, output), members in groups.items():
+            lost = sum(s.max_points for s in members)
+            if len(members) == 1:
+                lines += [f"### `{function}`: {members[0].outcome.name} (-{lost:.2f} points)",
+                          ""]
+            else:
+                lines += [f"### `{function}`: {len(members)} tests with the same problem "
+                          f"(-{lost:.2f} points)", ""]
+                lines += [f"- {s.outcome.name}" for s in members] + [""]
+            lines += ["```text", _clip(message), "```", ""]
+            if output:
+                lines += ["Your code printed:", "", "```text", _clip(output, 2000), "```", ""]
     elif result.tests:
         lines += ["Every test passed. Well done!", ""]
     if result.notes:
