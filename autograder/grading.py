@@ -46,6 +46,7 @@ class GradeResult:
     error: str = ""
     notes: list[str] = field(default_factory=list)
     output: str = ""
+    mnist_loss: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -90,6 +91,7 @@ def grade(name: str, path: Path, suite: Path, config: Config, *, seed: int, slot
             plugin = GradingPlugin(student, config, seed, mnist_loader)
             _run_suite(suite, plugin)
             result.tests = score_tests(plugin.outcomes, config)
+            result.mnist_loss = plugin.mnist_loss
             missing = [f for f, found in _functions(student).items() if found is None]
             if missing and not result.error:
                 result.error = "missing function(s): " + ", ".join(missing)

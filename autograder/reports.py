@@ -87,6 +87,7 @@ def results_json(result: GradeResult, fingerprint: str) -> dict:
             "notes": result.notes[:200],
             "grader_errors": sum(1 for t in result.tests if t.outcome.grader_error),
             "fingerprint": fingerprint,
+            "mnist_loss": result.mnist_loss,
         },
     }
 
