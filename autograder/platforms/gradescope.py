@@ -389,12 +389,12 @@ def _grade_upload(root: Path, config: Config, chosen: Settings, deadline: float)
         return results(public, hidden, config, chosen, upload)
 
 
-def run(root: Path) -> int:
+def run(root: Path, config_path: str | None = None) -> int:
     """Grade ``root/submission`` into ``root/results/results.json``; never raises."""
     started = time.monotonic()
     target = root / "results" / reports.RESULTS_FILE
     try:
-        config = config_module.load()
+        config = config_module.load(config_path)
         chosen = settings(config)
         document = _grade_upload(root, config, chosen, started + chosen.budget_s)
     except Exception as error:  # noqa: BLE001 - results.json must be written whatever happens
@@ -412,9 +412,9 @@ def run(root: Path) -> int:
     return 0
 
 
-def warm() -> int:
+def warm(config_path: str | None = None) -> int:
     """Check and cache the pinned MNIST subset (run by setup.sh when the image is built)."""
-    config = config_module.load()
+    config = config_module.load(config_path)
     settings(config)
     data.load_split(config)
     print(f"MNIST subset checked and cached; isolation here: {sandbox.isolation()}")
@@ -446,7 +446,7 @@ def _build_command(args: argparse.Namespace) -> int:
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    return run(Path(args.root or os.environ.get(ROOT_VARIABLE) or DEFAULT_ROOT))
+    return run(Path(args.root or os.environ.get(ROOT_VARIABLE) or DEFAULT_ROOT), args.config)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -467,4 +467,4 @@ def register(commands: argparse._SubParsersAction) -> None:
     run_parser.set_defaults(run=_run_command)
     warm_parser = actions.add_parser("warm", help="check and cache the MNIST data "
                                      "(inside Gradescope's setup)")
-    warm_parser.set_defaults(run=lambda args: warm())
+    warm_parser.set_defaults(run=lambda args: warm(args.config))
