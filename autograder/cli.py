@@ -202,3 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     except (GraderProblem, ConfigError) as problem:
         _log(f"autograder: {problem}")
         return 2
+    except OSError as error:  # a file the command needs cannot be read or written
+        _log(f"autograder: {error.strerror or error}: {error.filename or ''}".rstrip(": "))
+        return 2
+    except KeyboardInterrupt:
+        _log("autograder: interrupted. A grading run continues where it stopped when the "
+             "same command is run again (finished students are kept).")
+        return 130

@@ -90,8 +90,8 @@ def page(results: dict) -> str:
             worth = sum(t["max_score"] for t in mine)
             passed = sum(t["status"] == "passed" for t in mine)
             rows.append(f"<tr><td><code>{function}</code></td><td>"
-                        f"{extra['per_function'][function]:g} / {worth:g}</td><td>{passed} / "
-                        f"{len(mine)}</td></tr>")
+                        f"{extra['per_function'][function]:g} / {round(worth, 2):g}</td>"
+                        f"<td>{passed} / {len(mine)}</td></tr>")
         parts.append("<table><tr><th>function</th><th>points</th><th>tests passed</th></tr>"
                      + "".join(rows) + "</table>")
     curves = extra.get("mnist_loss") or {}

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -237,9 +238,10 @@ class Prepared:
 
     def in_student_words(self, text: str) -> str:
         """Messages name the student's own file, not the name it was graded under."""
-        return (text.replace(f"{self.folder.name}/{self.staged}", self.original)
-                .replace(f"python {self.staged}", f"python '{self.original}'"
-                         if " " in self.original else f"python {self.original}"))
+        own = self.original.rsplit("/", 1)[-1]
+        text = text.replace(f"{self.folder.name}/{self.staged}", self.original)
+        text = text.replace(f"python {self.staged}", f"python {shlex.quote(own)}")
+        return text.replace(f'File "{self.staged}"', f'File "{own}"')
 
 
 def prepare(upload: Path, target: Path) -> Prepared:

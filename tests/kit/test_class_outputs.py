@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -77,30 +78,35 @@ def test_tests_csv_has_one_row_per_student_and_test(graded) -> None:
         assert earned == pytest.approx(float(gradebook[student]["score"]), abs=0.01)
 
 
+def open_in_chromium(page: Path, tmp_path: Path) -> tuple[object, list[str]]:
+    """Screenshot ``page`` and report, for each of its images, whether it decoded."""
+    shot = tmp_path / f"{page.stem}.png"
+    common = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    done = subprocess.run([*common, "--window-size=1280,2000", f"--screenshot={shot}",
+                           page.as_uri()], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
+    # a copy of the page that records naturalWidth of each <img> once loaded
+    probe = tmp_path / f"{page.stem}-probe.html"
+    probe.write_text(page.read_text().replace(
+        "</body>", "<script>document.body.setAttribute('data-loaded', [...document.images]"
+                   ".map(i => i.complete && i.naturalWidth > 0).join(','))</script></body>"))
+    dom = subprocess.run([*common, "--virtual-time-budget=5000", "--dump-dom",
+                          probe.as_uri()], capture_output=True, text=True, timeout=120,
+                         check=False).stdout
+    loaded = dom.split('data-loaded="', 1)[1].split('"', 1)[0].split(",")
+    return image.imread(shot)[..., :3], loaded
+
+
 def test_report_opens_in_chromium_with_its_plots(graded, tmp_path: Path) -> None:
     out, _ = graded
     page = (out / "report.html").read_text()
     assert "http://" not in page and "https://" not in page  # self-contained
     assert page.count("data:image/png;base64,") >= 3
     assert "<script" not in page  # no script, and no student text unescaped
-    shot = tmp_path / "report.png"
-    common = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
-    done = subprocess.run([*common, "--window-size=1280,2000", f"--screenshot={shot}",
-                           (out / "report.html").as_uri()], capture_output=True, text=True,
-                          timeout=120, check=False)
-    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
-    pixels = image.imread(shot)[..., :3]
+    pixels, loaded = open_in_chromium(out / "report.html", tmp_path)
     assert pixels.std() > 0.1  # not a blank page
     assert (pixels.sum(axis=2) < 2.5).mean() > 0.05  # text and plots cover the page
-    # every image decoded: a copy of the page reports naturalWidth of each <img>
-    probe = tmp_path / "probe.html"
-    probe.write_text(page.replace("</body>", "<script>document.body.setAttribute('data-loaded',"
-                                  " [...document.images].map(i => i.complete && "
-                                  "i.naturalWidth > 0).join(','))</script></body>"))
-    dom = subprocess.run([*common, "--virtual-time-budget=5000", "--dump-dom",
-                          probe.as_uri()], capture_output=True, text=True, timeout=120,
-                         check=False).stdout
-    loaded = dom.split('data-loaded="', 1)[1].split('"', 1)[0].split(",")
     assert len(loaded) == page.count("<img ") and set(loaded) == {"true"}, loaded
 
 
@@ -119,6 +125,8 @@ def test_feedback_html_escapes_student_text(graded) -> None:
     page = (out / "mallory" / "feedback.html").read_text()
     assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)" in page and "&lt;img src=x onerror=alert(2)&gt;" in page
+    feedback = (out / "mallory" / "feedback.md").read_text()  # tracebacks name their file
+    assert 'File "mallory.py"' in feedback and 'File "regularization.py"' not in feedback
     turing = (out / "alan_turing" / "feedback.html").read_text()
     assert "Score: 0 / 100" in turing and "tests with the same problem" in turing
     assert (out / "ada_lovelace" / "feedback.html").read_text().count("Every test passed") == 1
@@ -175,3 +183,24 @@ def test_canvas_export_problems_are_named(graded, tmp_path: Path) -> None:
     assert dup.returncode == 2 and "appears twice" in dup.stderr
     assert "Traceback" not in bad_key.stderr + missing.stderr + folder.stderr + dup.stderr
 
+
+
+def test_feedback_html_plots_the_students_mnist_training(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = run("grade", str(SAMPLE_CLASS / "ada_lovelace.py"), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    results = json.loads((out / "ada_lovelace" / "results.json").read_text())
+    curves = results["extra_data"]["mnist_loss"]
+    assert set(curves) == {"plain", "regularized"}
+    assert all(len(losses) == 20 and losses[-1] < losses[0] for losses in curves.values())
+    band = json.loads((PROJECT_DIR / "calibration" / "mnist_loss_band.json").read_text())
+    for label, losses in curves.items():  # the reference's own seed pair lies in its band
+        assert all(lo - 1e-6 <= x <= hi + 1e-6 for x, lo, hi in
+                   zip(losses, band[label]["low"], band[label]["high"], strict=True))
+    page = out / "ada_lovelace" / "feedback.html"
+    assert "Your training on MNIST" in page.read_text()
+    pixels, loaded = open_in_chromium(page, tmp_path)
+    assert loaded == ["true"]
+    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    curve = (red > 0.6) & (green < 0.35) & (blue < 0.3)  # the student's curve, drawn in red
+    assert curve.sum() > 500
