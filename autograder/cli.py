@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (GraderProblem, ConfigError) as problem:
+    except (GraderProblem, ConfigError, gradescope.BuildProblem, lms.ExportProblem) as problem:
         _log(f"autograder: {problem}")
         return 2
     except OSError as error:  # a file the command needs cannot be read or written

@@ -175,6 +175,10 @@ def build(target: Path, config: Config) -> list[str]:
 # --- Finding the solution in an upload -----------------------------------------------------
 
 
+class BuildProblem(ValueError):
+    """The zip cannot be written where the command line asked; the message says why."""
+
+
 class UploadProblem(ValueError):
     """The upload holds nothing gradable; the message tells the student what to upload."""
 
@@ -430,11 +434,11 @@ def _build_command(args: argparse.Namespace) -> int:
     config = config_module.load(args.config)
     target = Path(args.zip)
     if target.is_dir():
-        raise ConfigError(f"{target} is a folder; give the path of the zip file to write, "
-                          "for example autograder.zip.")
+        raise BuildProblem(f"{target} is a folder; give the path of the zip file to write, "
+                           "for example autograder.zip.")
     if not target.parent.is_dir():
-        raise ConfigError(f"{target.parent} does not exist; create it or write the zip "
-                          "elsewhere.")
+        raise BuildProblem(f"{target.parent} does not exist; create it or write the zip "
+                           "elsewhere.")
     names = build(target, config)
     chosen = settings(config)
     size = target.stat().st_size

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import reports
-from autograder.config import ConfigError
 
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 TESTS_FILE = "tests.csv"
@@ -136,14 +135,11 @@ def write_tests_csv(out: Path, students: list[str]) -> Path:
 def _export_canvas(args: argparse.Namespace) -> int:
     target = Path(args.out)
     if target.is_dir():
-        raise ConfigError(f"--out {target} is a folder; give the CSV file to write, for "
-                          "example canvas.csv.")
+        raise ExportProblem(f"--out {target} is a folder; give the CSV file to write, for "
+                            "example canvas.csv.")
     if not target.parent.is_dir():
-        raise ConfigError(f"--out {target}: folder {target.parent} does not exist.")
-    try:
-        joined = join(Path(args.gradebook), Path(args.roster), args.key)
-    except ExportProblem as problem:
-        raise ConfigError(str(problem)) from None
+        raise ExportProblem(f"--out {target}: folder {target.parent} does not exist.")
+    joined = join(Path(args.gradebook), Path(args.roster), args.key)
     reports.write_atomically(target, canvas_csv(joined, args.assignment))
     print(f"wrote {target}: {len(joined.rows)} roster students, "
           f"{len(joined.rows) - len(joined.not_graded)} with a score", file=sys.stderr)

@@ -126,3 +126,9 @@ def test_progress_bar_on_a_terminal_and_plain_lines_elsewhere() -> None:
     plain = io.StringIO()
     Progress(plain, bar=False)("[1/3] student1: 50/100 (1.0 s)")
     assert plain.getvalue() == "[1/3] student1: 50/100 (1.0 s)\n"
+
+
+def test_gradescope_build_target_problems(tmp_path: Path) -> None:
+    refused(run("gradescope", "build", str(tmp_path)), "is a folder")
+    refused(run("gradescope", "build", str(tmp_path / "missing" / "autograder.zip")),
+            "does not exist")
