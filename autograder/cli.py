@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -12,7 +13,9 @@ from pathlib import Path
 from autograder import (
     batch,
     cgroup,
+    class_report,
     data,
+    feedback_html,
     reports,
     sandbox,
     sandbox_view,
@@ -24,7 +27,8 @@ from autograder import config as config_module
 from autograder.config import ConfigError
 from autograder.grading import GraderProblem, grade, kill_descendants
 from autograder.paths import HIDDEN_SUITE, PUBLIC_SUITE
-from autograder.platforms import nbgrader
+from autograder.platforms import gradescope, lms, nbgrader
+from autograder.progress import Progress
 from autograder.selfcheck import report
 from autograder.selfcheck.report import Outcome
 
@@ -73,19 +77,49 @@ def check(args: argparse.Namespace) -> int:
     return 0 if passed else 1
 
 
+def _submissions(path: Path) -> Path:
+    """The folder of submissions, or the one file to grade; explains what is wrong."""
+    if not path.exists():
+        raise GraderProblem(f"{path} does not exist; give the folder of submissions (one "
+                            ".py/.ipynb file or sub-folder per student) or one file.")
+    if path.is_file() and path.suffix not in (".py", ".ipynb"):
+        raise GraderProblem(f"{path} is neither a folder of submissions nor a .py or .ipynb "
+                            "file, so there is nothing to grade in it.")
+    if not os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0)):
+        raise GraderProblem(f"{path} cannot be read by this user; check its permissions.")
+    return path
+
+
+def _output_folder(out: Path, submissions: Path) -> Path:
+    """Check ``--out`` before any grading starts (and create it)."""
+    if out.exists() and not out.is_dir():
+        raise GraderProblem(f"--out {out} is a file; give a folder for the gradebook and "
+                            "feedback (it is created if missing).")
+    if out.resolve() == submissions.resolve():
+        raise GraderProblem(f"--out {out} is the submissions folder itself; write the "
+                            "results to another folder.")
+    existing = next((p for p in [out, *out.parents] if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise GraderProblem(f"--out {out}: {existing} is a file, so the folder cannot be "
+                            "created there.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise GraderProblem(f"--out {out}: this user cannot write in {existing}.")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def grade_command(args: argparse.Namespace) -> int:
-    """Grade every submission in a folder and write the gradebook and feedback."""
+    """Grade every submission in a folder (or one file) and write the reports."""
     config = config_module.load(args.config)
-    folder, out = Path(args.submissions), Path(args.out)
-    if not folder.is_dir():
-        raise GraderProblem(f"{folder} is not a folder of submissions; give a folder holding "
-                            "one .py/.ipynb file or sub-folder per student.")
+    given = _submissions(Path(args.submissions))
     if args.jobs < 1:
         raise GraderProblem(f"--jobs must be at least 1, got {args.jobs}")
-    if nbgrader.course_root_hint(folder):
-        raise GraderProblem(nbgrader.course_root_hint(folder))
-    if not [path for _, path in submission.discover(folder) if path.resolve() != out.resolve()]:
-        raise GraderProblem(f"no submission found in {folder}: it holds no .py or .ipynb file "
+    if given.is_dir() and nbgrader.course_root_hint(given):
+        raise GraderProblem(nbgrader.course_root_hint(given))
+    out = _output_folder(Path(args.out), given)
+    if given.is_dir() and not [path for _, path in submission.discover(given)
+                               if path.resolve() != out.resolve()]:
+        raise GraderProblem(f"no submission found in {given}: it holds no .py or .ipynb file "
                             "and no sub-folder. Give the folder with one file or sub-folder "
                             "per student (nbgrader: COURSE/submitted).")
     mode = _isolation(args.require_sandbox)
@@ -95,14 +129,25 @@ def grade_command(args: argparse.Namespace) -> int:
         split = data.load_split(config)
     except data.helpers().MnistDataError as error:
         raise GraderProblem(f"MNIST data: {error}") from error
+    progress = Progress()
     with tempfile.TemporaryDirectory(prefix="regkit-batch-") as scratch:
         mnist = Path(scratch) / "mnist_split.npz"
         data.save(split, mnist)
+        folder = given
+        if given.is_file():  # one file: graded as a class of one, named by its stem
+            folder = Path(scratch) / "one"
+            folder.mkdir()
+            shutil.copyfile(given, folder / given.name)
         students = batch.grade_class(folder, out, suite, config, seed=seed, jobs=args.jobs,
-                                     force=args.force, mode=mode, mnist=mnist, log=_log)
+                                     force=args.force, mode=mode, mnist=mnist, log=progress)
+    progress.close()
     path = reports.write_gradebook(out, students)
-    _log(f"graded {len(students)} submission(s); gradebook: {path}")
-    return _all_unusable(folder, out, students)
+    lms.write_tests_csv(out, students)
+    feedback_html.write_all(out, students)
+    report, summary = class_report.write(out, students)
+    _log(summary)
+    _log(f"gradebook: {path}; per test: {out / lms.TESTS_FILE}; class report: {report}")
+    return _all_unusable(given, out, students)
 
 
 def _all_unusable(folder: Path, out: Path, students: list[str]) -> int:
@@ -146,25 +191,43 @@ def release_command(args: argparse.Namespace) -> int:
     return 0
 
 
+DESCRIPTION = ("Regularization kit. Students: 'autograder check' runs the public tests on "
+               "your regularization.py or .ipynb. Instructors: 'autograder grade' grades a "
+               "folder (or one file) of submissions; 'autograder gradescope build' writes a "
+               "Gradescope autograder zip; 'autograder export canvas' turns a gradebook into "
+               "a Canvas import; 'autograder release' writes the student bundle and the nbgrader "
+               "source; 'autograder nbgrader-export' hands grades and feedback to nbgrader. "
+               "Each command has its own --help.")
+_CONFIG_HELP = "grader_config.py to use (default: the kit's own)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``autograder`` command."""
-    parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
-    parser.add_argument("--config", default=None,
-                        help="grader_config.py to use (default: the kit's own)")
+    parser = argparse.ArgumentParser(prog="autograder", description=DESCRIPTION)
+    parser.add_argument("--config", default=None, help=_CONFIG_HELP)
     commands = parser.add_subparsers(dest="command", required=True)
     check_parser = commands.add_parser("check", help="run the public tests on your work")
     check_parser.add_argument("path", nargs="?", help="regularization.py, .ipynb or folder "
                               "(default: regularization.py or .ipynb in the current folder)")
     check_parser.set_defaults(run=check)
-    grade_parser = commands.add_parser("grade", help="grade a folder of submissions")
-    grade_parser.add_argument("submissions", help="folder with one file or folder per student")
+    grade_parser = commands.add_parser(
+        "grade", help="grade a folder of submissions (or one file)",
+        description="Grade every submission in a folder (each .py or .ipynb file, or "
+                    "sub-folder, is one student) or one file, and write gradebook.csv, "
+                    "tests.csv, report.html and per student results.json, feedback.md and "
+                    "feedback.html into --out.")
+    grade_parser.add_argument("submissions", help="folder with one file or folder per student, "
+                              "or a single .py/.ipynb file")
     grade_parser.add_argument("--out", required=True, help="folder for gradebook and feedback")
     grade_parser.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
     grade_parser.add_argument("--force", action="store_true",
                               help="regrade students that already have results")
     grade_parser.add_argument("--require-sandbox", action="store_true",
                               help="refuse to grade without bubblewrap")
-    grade_parser.add_argument("--suite", choices=("hidden", "public"), default="hidden")
+    grade_parser.add_argument("--suite", choices=("hidden", "public"), default="hidden",
+                              help="tests that give the points: 'hidden' (default, the full "
+                                   "grading suite with MNIST training) or 'public' (the "
+                                   "students' own self-check tests, fast)")
     grade_parser.set_defaults(run=grade_command)
     release_parser = commands.add_parser(
         "release", help="write the student bundle (DIR/student/, DIR/student.zip)")
@@ -174,7 +237,20 @@ def build_parser() -> argparse.ArgumentParser:
                                      "DIR (a folder or a .zip) and list what it finds")
     release_parser.set_defaults(run=release_command)
     nbgrader.add_export_parser(commands)
+    gradescope.register(commands)
+    lms.register(commands)
+    _accept_config_everywhere(commands)
     return parser
+
+
+def _accept_config_everywhere(commands: argparse._SubParsersAction) -> None:
+    """Let ``--config`` also follow the subcommand (``autograder grade --config X ...``)."""
+    for sub in commands.choices.values():
+        nested = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
+        if nested:
+            _accept_config_everywhere(nested[0])
+        else:
+            sub.add_argument("--config", default=argparse.SUPPRESS, help=_CONFIG_HELP)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,6 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (GraderProblem, ConfigError) as problem:
+    except (GraderProblem, ConfigError, gradescope.BuildProblem, lms.ExportProblem) as problem:
         _log(f"autograder: {problem}")
         return 2
+    except OSError as error:  # a file the command needs cannot be read or written
+        _log(f"autograder: {error.strerror or error}: {error.filename or ''}".rstrip(": "))
+        return 2
+    except KeyboardInterrupt:
+        _log("autograder: interrupted. A grading run continues where it stopped when the "
+             "same command is run again (finished students are kept).")
+        return 130

@@ -8,7 +8,9 @@ problems); pytest's report, which quotes test source, is never shown to students
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import math
 import re
 import traceback
 from collections.abc import Callable
@@ -59,6 +61,28 @@ class GradingPlugin:
         self._hidden_inputs = hidden_inputs
         self.outcomes: list[Outcome] = []
         self.collection_errors: list[str] = []
+        self.mnist_loss: dict[str, list[float]] = {}
+        self._item: pytest.Item | None = None
+        if student.substituted is not None:
+            student.substituted.call = self._recording(student.substituted.call)
+
+    def _recording(self, call: Callable) -> Callable:
+        """Wrap a proxy's ``call`` to keep the loss history of the MNIST trainings (for
+        the feedback's training curves); the result itself passes through untouched."""
+
+        def record(function: str, args: tuple = (), kwargs: dict | None = None, **options):
+            value = call(function, args, kwargs, **options)
+            if function == "train_mlp" and self._item is not None and "mnist" in self._item.name:
+                settings = kwargs or {}
+                label = ("regularized" if settings.get("keep_prob", 1.0) < 1
+                         or settings.get("lambda_", 0.0) > 0 else "plain")
+                with contextlib.suppress(TypeError, KeyError, IndexError, ValueError):
+                    losses = [float(x) for x in value[1]["loss"]][:1000]
+                    if all(math.isfinite(x) for x in losses):
+                        self.mnist_loss[label] = losses
+            return value
+
+        return record
 
     @pytest.fixture(scope="session")
     def student(self) -> StudentProxy:
@@ -95,6 +119,7 @@ class GradingPlugin:
         return [self._student, self._student.substituted]
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._item = item
         for proxy in self._proxies():
             proxy.last_call = CallRecord()
 

@@ -28,7 +28,9 @@ FEEDBACK_FILE = "feedback.md"
 GRADEBOOK_FILE = "gradebook.csv"
 TIMINGS_FILE = "timings.csv"
 # Files a batch writes beside the students' folders: no student may be named like one.
-BATCH_FILES = (GRADEBOOK_FILE, TIMINGS_FILE)
+TESTS_FILE = "tests.csv"
+REPORT_FILE = "report.html"
+BATCH_FILES = (GRADEBOOK_FILE, TIMINGS_FILE, TESTS_FILE, REPORT_FILE)
 GRADEBOOK_HEADER = ["student", "score", "max_score", *FUNCTIONS, "isolation", "kind", "error"]
 MAX_TEXT = 4000
 
@@ -38,12 +40,19 @@ def write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.chmod(temporary, 0o666 & ~_umask())  # as open() would: the group may read it
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _clip(text: str, limit: int = MAX_TEXT) -> str:
@@ -92,6 +101,7 @@ def results_json(result: GradeResult, fingerprint: str) -> dict:
             "notes": result.notes[:200],
             "grader_errors": sum(1 for t in result.tests if t.outcome.grader_error),
             "fingerprint": fingerprint,
+            "mnist_loss": result.mnist_loss,
         },
     }
 
@@ -114,13 +124,23 @@ def feedback_markdown(result: GradeResult) -> str:
     failed = [t for t in result.tests if not t.outcome.passed]
     if failed:
         lines += ["## What lost points", ""]
+        groups: dict[tuple, list] = {}  # identical failures are explained once
         for scored in failed:
             outcome = scored.outcome
-            lines += [f"### `{outcome.function}`: {outcome.name} "
-                      f"(-{scored.max_points:.2f} points)", "",
-                      *_fenced(_clip(outcome.message)), ""]
-            if outcome.output:
-                lines += ["Your code printed:", "", *_fenced(_clip(outcome.output, 2000)), ""]
+            groups.setdefault((outcome.function, outcome.message, outcome.output), []).append(
+                scored)
+        for (function, message, output), members in groups.items():
+            lost = sum(s.max_points for s in members)
+            if len(members) == 1:
+                lines += [f"### `{function}`: {members[0].outcome.name} (-{lost:.2f} points)",
+                          ""]
+            else:
+                lines += [f"### `{function}`: {len(members)} tests with the same problem "
+                          f"(-{lost:.2f} points)", ""]
+                lines += [f"- {s.outcome.name}" for s in members] + [""]
+            lines += [*_fenced(_clip(message)), ""]
+            if output:
+                lines += ["Your code printed:", "", *_fenced(_clip(output, 2000)), ""]
     elif result.tests:
         lines += ["Every test passed. Well done!", ""]
     if result.notes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import io
 import re
+import shlex
 import shutil
 import stat
 import tokenize
@@ -157,6 +158,14 @@ def _decode_python(raw: bytes, label: str) -> str:
     return "\n".join(head)
 
 
+def _run_hint(label: str) -> str:
+    """How the student sees the error themselves, naming their own file."""
+    name = label.rsplit("/", 1)[-1]
+    if name.endswith(".ipynb"):
+        return f"Run every cell of {name} from the top to see the error."
+    return f"Run it once yourself (python {shlex.quote(name)}) to see the error."
+
+
 def _check_syntax(source: str, label: str) -> None:
     try:
         ast.parse(source)
@@ -165,8 +174,8 @@ def _check_syntax(source: str, label: str) -> None:
         raise UnusableSubmission(
             f"{label} has a syntax error on line {error.lineno}: {error.msg}"
             + (f"\n    {line}" if line else "")
-            + "\nPython cannot read the file, so none of its functions can be graded. Run it "
-              "once yourself (python regularization.py) to see the error.") from None
+            + "\nPython cannot read the file, so none of its functions can be graded. "
+            + _run_hint(label)) from None
     except (ValueError, MemoryError, RecursionError) as error:
         raise UnusableSubmission(f"{label} cannot be read by Python ({error}).") from None
 

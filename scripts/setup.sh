@@ -17,6 +17,13 @@ if ! command -v bwrap >/dev/null 2>&1 || ! ldconfig -p 2>/dev/null | grep -q lib
     fi
 fi
 
+# Chromium (headless) is what the kit's tests open the class report in.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] \
+        && command -v apt-get >/dev/null 2>&1; then
+    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+        || echo "setup: Chromium could not be installed; the class-report test fails." >&2
+fi
+
 PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv

@@ -1,0 +1,224 @@
+"""The class overview after ``autograder grade``: a short summary on stderr and
+``report.html``, one self-contained page (plots embedded as PNG, no outside links).
+
+Everything comes from the files the run wrote (each student's ``results.json`` and
+``timings.csv``), so the overview of a resumed run covers every student, not only those
+graded last. The page shows: score histograms per function, the pass rate of every test
+(the tests most students fail first), the common causes of lost points with counts,
+grading time per student, and the isolation each student was graded under.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import reports
+from autograder.config import FUNCTIONS
+
+REPORT_FILE = reports.REPORT_FILE
+TIMINGS_FILE = "timings.csv"
+_CAUSE = re.compile(r"^Likely cause:\s*(.+)$", re.MULTILINE)
+
+
+@dataclass
+class ClassData:
+    """What the overview needs, read from a run's output folder."""
+
+    results: dict[str, dict]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Students whose submission could not be (fully) graded, with the reason."""
+        return {s: r["extra_data"]["error"] for s, r in self.results.items()
+                if r["extra_data"].get("error")}
+
+    def scores(self, function: str | None = None) -> list[float]:
+        """Every student's total, or their points in ``function``."""
+        if function is None:
+            return [r["score"] for r in self.results.values()]
+        return [r["extra_data"]["per_function"][function] for r in self.results.values()]
+
+    def maximum(self, function: str | None = None) -> float:
+        """The most points a student could get (in ``function``)."""
+        if function is None:
+            return max((float(r["extra_data"]["max_score"]) for r in self.results.values()),
+                       default=0.0)
+        return max((sum(t["max_score"] for t in r["tests"] if t["tags"] == [function])
+                    for r in self.results.values()), default=0.0)
+
+
+def load(out: Path, students: list[str]) -> ClassData:
+    """Read the results and timings of ``students`` from ``out``."""
+    results = {s: r for s in sorted(students) if (r := reports.read_results(out / s))}
+    seconds: dict[str, float] = {}
+    path = out / TIMINGS_FILE
+    if path.is_file():
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                if row.get("student") in results:
+                    seconds[row["student"]] = float(row["seconds"])
+    return ClassData(results, seconds)
+
+
+def pass_rates(data: ClassData) -> list[tuple[str, int, int]]:
+    """``(test, passed, students)`` for every test, the least passed first."""
+    passed: Counter = Counter()
+    seen: Counter = Counter()
+    for result in data.results.values():
+        for test in result["tests"]:
+            seen[test["name"]] += 1
+            passed[test["name"]] += test["status"] == "passed"
+    return sorted(((name, passed[name], seen[name]) for name in seen),
+                  key=lambda row: (row[1] / row[2], row[0]))
+
+
+def _cause(test: dict) -> str:
+    text = test.get("output", "")
+    found = _CAUSE.search(text)
+    if found:
+        return found.group(1).strip()[:160]
+    first = text.strip().splitlines()[0] if text.strip() else "no message"
+    return re.sub(r"\b\d+(\.\d+)?\b", "N", first)[:200]
+
+
+def causes(data: ClassData) -> list[tuple[str, str, int]]:
+    """``(function, cause, students)``: why points were lost, most common first.
+
+    A cause is the diagnosis's "Likely cause" line when there is one, else the first line
+    of the message with numbers blurred, counted once per student.
+    """
+    counts: Counter = Counter()
+    for result in data.results.values():
+        mine = {(t["tags"][0] if t.get("tags") else "", _cause(t))
+                for t in result["tests"] if t["status"] != "passed"}
+        if result["extra_data"].get("error") and not result["tests"]:
+            mine.add(("submission", result["extra_data"]["error"].splitlines()[0][:160]))
+        counts.update(mine)
+    return [(f, c, n) for (f, c), n in counts.most_common()]
+
+
+def summary(data: ClassData, slowest: int = 3) -> str:
+    """The few lines printed on stderr at the end of a grading run."""
+    if not data.results:
+        return "no student was graded"
+    lines = [f"graded {len(data.results)} student(s); {len(data.errors)} with a problem "
+             "in the submission (see report.html)"]
+    for function in (None, *FUNCTIONS):
+        values = data.scores(function)
+        lines.append(f"  {function or 'total':<18} mean {statistics.fmean(values):6.2f}  "
+                     f"median {statistics.median(values):6.2f}  of "
+                     f"{round(data.maximum(function), 2):g}")
+    if data.seconds:
+        worst = sorted(data.seconds.items(), key=lambda kv: -kv[1])[:slowest]
+        lines.append("  slowest: " + ", ".join(f"{s} {t:.1f} s" for s, t in worst))
+    return "\n".join(lines)
+
+
+# --- Plots ---------------------------------------------------------------------------------
+
+
+def _png(figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _figures(data: ClassData) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    images = {}
+    figure, axes = plt.subplots(1, 4, figsize=(14, 3))
+    for axis, function in zip(axes, (None, *FUNCTIONS), strict=True):
+        top = data.maximum(function) or 1.0
+        axis.hist(data.scores(function), bins=10, range=(0, top), color="#4477aa",
+                  edgecolor="white")
+        axis.set_title(function or "total")
+        axis.set_xlabel(f"points (of {round(top, 2):g})")
+        axis.set_ylabel("students")
+    images["histograms"] = _png(figure)
+    plt.close(figure)
+    rates = pass_rates(data)
+    figure, axis = plt.subplots(figsize=(10, max(2.5, 0.22 * len(rates))))
+    axis.barh([name[:70] for name, _, _ in rates][::-1],
+              [100 * p / n for _, p, n in rates][::-1], color="#228833")
+    axis.set_xlim(0, 100)
+    axis.set_xlabel("% of students passing")
+    axis.tick_params(axis="y", labelsize=7)
+    images["pass_rates"] = _png(figure)
+    plt.close(figure)
+    if data.seconds:
+        names = sorted(data.seconds, key=data.seconds.get)
+        figure, axis = plt.subplots(figsize=(10, max(2.5, 0.22 * len(names))))
+        axis.barh([n[:40] for n in names], [data.seconds[n] for n in names], color="#aa3377")
+        axis.set_xlabel("grading time (s)")
+        axis.tick_params(axis="y", labelsize=7)
+        images["timings"] = _png(figure)
+        plt.close(figure)
+    return images
+
+
+# --- The page ------------------------------------------------------------------------------
+
+_STYLE = """body{font-family:sans-serif;margin:2em;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;
+text-align:left;vertical-align:top}th{background:#eee}img{max-width:100%}
+.num{text-align:right}"""
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _image(images: dict[str, str], key: str, alt: str) -> str:
+    if key not in images:
+        return ""
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{images[key]}">'
+
+
+def page(data: ClassData) -> str:
+    """The report as one HTML document."""
+    images = _figures(data) if data.results else {}
+    isolation = Counter(r["extra_data"].get("isolation", "?") for r in data.results.values())
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Class "
+             f"report</title><style>{_STYLE}</style></head><body><h1>Class report</h1>",
+             f"<pre>{html.escape(summary(data))}</pre>",
+             "<p>Isolation: " + html.escape(", ".join(f"{mode} ({n} students)"
+                                                      for mode, n in isolation.items()))
+             + ("" if set(isolation) <= {"bubblewrap"} else
+                " - without bubblewrap, student code could read what the grader can read.")
+             + "</p>",
+             "<h2>Scores</h2>", _image(images, "histograms", "score histograms"),
+             "<h2>Pass rate of every test (least passed first)</h2>",
+             _image(images, "pass_rates", "pass rate per test"),
+             _table(["test", "passed", "students", "pass rate"],
+                    [[n, p, t, f"{100 * p / t:.0f}%"] for n, p, t in pass_rates(data)]),
+             "<h2>Common causes of lost points</h2>",
+             _table(["function", "cause", "students"], [list(c) for c in causes(data)[:40]]),
+             "<h2>Submissions with a problem</h2>",
+             _table(["student", "problem"], [[s, e[:300]] for s, e in data.errors.items()]),
+             "<h2>Grading time per student</h2>", _image(images, "timings", "grading times"),
+             "</body></html>"]
+    return "\n".join(parts)
+
+
+def write(out: Path, students: list[str]) -> tuple[Path, str]:
+    """Write ``out/report.html``; return its path and the stderr summary."""
+    data = load(out, students)
+    path = out / REPORT_FILE
+    reports.write_atomically(path, page(data))
+    return path, summary(data)

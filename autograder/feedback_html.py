@@ -1,0 +1,132 @@
+"""``feedback.html`` beside each student's ``feedback.md``: the same feedback as one
+self-contained page, for an LMS or nbgrader's feedback folder.
+
+It is rendered from the student's ``results.json``, with every piece of text escaped (a
+student's printed output or file name can hold markup). When the hidden suite trained the
+student's ``train_mlp`` on MNIST, the page plots their loss per epoch against the band
+that correct training loops stay in (``calibration/mnist_loss_band.json``).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+from autograder import reports
+from autograder.config import FUNCTIONS
+from autograder.paths import PROJECT_DIR
+
+FEEDBACK_HTML = "feedback.html"
+LOSS_BAND_FILE = PROJECT_DIR / "calibration" / "mnist_loss_band.json"
+_STYLE = """body{font-family:sans-serif;margin:2em;max-width:900px;color:#222}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
+th{background:#eee}pre{background:#f6f6f6;padding:8px;white-space:pre-wrap}
+img{max-width:100%}"""
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def grouped_failures(tests: list[dict]) -> list[tuple[str, str, list[dict]]]:
+    """Failed tests grouped by function and identical message, in first-seen order."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for test in tests:
+        if test["status"] != "passed":
+            function = test["tags"][0] if test.get("tags") else ""
+            groups.setdefault((function, test.get("output", "")), []).append(test)
+    return [(f, message, members) for (f, message), members in groups.items()]
+
+
+def loss_band() -> dict | None:
+    """The per-epoch loss band of correct training on MNIST, if calibrated."""
+    try:
+        return json.loads(LOSS_BAND_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _curves_png(curves: dict[str, list[float]], band: dict | None) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 3.2), squeeze=False)
+    for axis, (label, losses) in zip(axes[0], sorted(curves.items()), strict=True):
+        epochs = list(range(1, len(losses) + 1))
+        expected = (band or {}).get(label)
+        if expected and len(expected["low"]) == len(losses):
+            axis.fill_between(epochs, expected["low"], expected["high"], color="#bbccee",
+                              label="correct training (range)")
+        axis.plot(epochs, losses, marker="o", color="#cc3311", label="your train_mlp")
+        axis.set_title(f"MNIST training loss ({label})")
+        axis.set_xlabel("epoch")
+        axis.set_ylabel("loss")
+        axis.legend(fontsize=8)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def page(results: dict) -> str:
+    """The feedback page of one student from their results document."""
+    extra = results["extra_data"]
+    tests = results["tests"]
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Feedback for "
+             f"{_e(extra['student'])}</title><style>{_STYLE}</style></head><body>",
+             f"<h1>Feedback for {_e(extra['student'])}</h1>",
+             f"<p><strong>Score: {results['score']:g} / {extra['max_score']:g}</strong></p>"]
+    if extra.get("error"):
+        parts += ["<h2>Problem with the submission</h2>", f"<pre>{_e(extra['error'])}</pre>"]
+    if tests:
+        rows = []
+        for function in FUNCTIONS:
+            mine = [t for t in tests if t.get("tags") == [function]]
+            worth = sum(t["max_score"] for t in mine)
+            passed = sum(t["status"] == "passed" for t in mine)
+            rows.append(f"<tr><td><code>{function}</code></td><td>"
+                        f"{extra['per_function'][function]:g} / {round(worth, 2):g}</td>"
+                        f"<td>{passed} / {len(mine)}</td></tr>")
+        parts.append("<table><tr><th>function</th><th>points</th><th>tests passed</th></tr>"
+                     + "".join(rows) + "</table>")
+    curves = extra.get("mnist_loss") or {}
+    if curves:
+        parts += ["<h2>Your training on MNIST</h2>",
+                  "<p>The loss your <code>train_mlp</code> reached in each epoch when the "
+                  "grader trained it on MNIST, against the range correct training loops "
+                  "stay in.</p>",
+                  f'<img alt="training loss per epoch" '
+                  f'src="data:image/png;base64,{_curves_png(curves, loss_band())}">']
+    failures = grouped_failures(tests)
+    if failures:
+        parts.append("<h2>What lost points</h2>")
+        for function, message, members in failures:
+            lost = sum(t["max_score"] for t in members)
+            title = (members[0]["name"] if len(members) == 1
+                     else f"{function}: {len(members)} tests with the same problem")
+            parts.append(f"<h3>{_e(title)} (-{lost:.2f} points)</h3>")
+            if len(members) > 1:
+                parts.append("<ul>" + "".join(f"<li>{_e(t['name'])}</li>" for t in members)
+                             + "</ul>")
+            parts.append(f"<pre>{_e(message)}</pre>")
+    elif tests:
+        parts.append("<p>Every test passed. Well done!</p>")
+    if extra.get("notes"):
+        parts += ["<h2>Not graded</h2><p>These parts of your submission were not run when "
+                  "grading (only imports, functions, classes and constants are):</p><ul>",
+                  "".join(f"<li>{_e(n)}</li>" for n in extra["notes"][:50]), "</ul>"]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_all(out: Path, students: list[str]) -> None:
+    """Write ``feedback.html`` for every student who has a results document."""
+    for student in students:
+        results = reports.read_results(out / student)
+        if results is not None:
+            reports.write_atomically(out / student / FEEDBACK_HTML, page(results))

@@ -1,0 +1,206 @@
+"""What ``autograder grade`` writes for the whole class besides the gradebook, and the LMS
+export: ``tests.csv``, ``report.html`` (opened in headless Chromium: the screenshot is not
+blank and every plot loaded), ``feedback.html`` (student text escaped), and
+``autograder export canvas`` joined against a roster with missing and extra students."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from matplotlib import image
+
+from autograder.paths import PROJECT_DIR, SAMPLE_CLASS
+
+STUDENTS = ("ada_lovelace", "alan_turing", "barbara_liskov", "claude_shannon")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=PROJECT_DIR,
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    folder = tmp_path_factory.mktemp("class")
+    for name in STUDENTS:
+        shutil.copyfile(SAMPLE_CLASS / f"{name}.py", folder / f"{name}.py")
+    # a student whose printed output carries markup, for the escaping checks
+    source = (SAMPLE_CLASS / "ada_lovelace.py").read_text()
+    (folder / "mallory.py").write_text(source + """
+
+def l2_regularization(weights, lambda_):
+    print("<script>alert(1)</script>")
+    raise ValueError("<img src=x onerror=alert(2)>")
+""")
+    out = tmp_path_factory.mktemp("out")
+    done = run("grade", str(folder), "--out", str(out), "--suite", "public", "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    return out, done
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "Chromium is missing: install the Debian package 'chromium' (.ci/run does)"
+    return found
+
+
+def test_summary_on_stderr(graded) -> None:
+    _, done = graded
+    assert "graded 5 student(s); 1 with a problem" in done.stderr, done.stderr
+    for function in ("total", "l2_regularization", "dropout", "train_mlp"):
+        assert f"  {function}" in done.stderr
+    assert "slowest:" in done.stderr and "report.html" in done.stderr
+
+
+def test_tests_csv_has_one_row_per_student_and_test(graded) -> None:
+    out, _ = graded
+    rows = list(csv.DictReader((out / "tests.csv").open(newline="")))
+    assert list(rows[0]) == ["student", "test", "function", "points", "max_points", "status"]
+    ada = [r for r in rows if r["student"] == "ada_lovelace"]
+    turing = [r for r in rows if r["student"] == "alan_turing"]
+    assert ada and len(ada) == len(turing)
+    assert all(r["status"] == "passed" and r["points"] == r["max_points"] for r in ada)
+    assert all(r["status"] == "failed" and r["points"] == "0" for r in turing)
+    assert not [r for r in rows if r["student"] == "barbara_liskov"]  # nothing could run
+    gradebook = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    for student in ("ada_lovelace", "claude_shannon"):
+        earned = sum(float(r["points"]) for r in rows if r["student"] == student)
+        assert earned == pytest.approx(float(gradebook[student]["score"]), abs=0.01)
+
+
+def open_in_chromium(page: Path, tmp_path: Path) -> tuple[object, list[str]]:
+    """Screenshot ``page`` and report, for each of its images, whether it decoded."""
+    shot = tmp_path / f"{page.stem}.png"
+    common = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    done = subprocess.run([*common, "--window-size=1280,2000", f"--screenshot={shot}",
+                           page.as_uri()], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
+    # a copy of the page that records naturalWidth of each <img> once loaded
+    probe = tmp_path / f"{page.stem}-probe.html"
+    probe.write_text(page.read_text().replace(
+        "</body>", "<script>document.body.setAttribute('data-loaded', [...document.images]"
+                   ".map(i => i.complete && i.naturalWidth > 0).join(','))</script></body>"))
+    dom = subprocess.run([*common, "--virtual-time-budget=5000", "--dump-dom",
+                          probe.as_uri()], capture_output=True, text=True, timeout=120,
+                         check=False).stdout
+    loaded = dom.split('data-loaded="', 1)[1].split('"', 1)[0].split(",")
+    return image.imread(shot)[..., :3], loaded
+
+
+def test_report_opens_in_chromium_with_its_plots(graded, tmp_path: Path) -> None:
+    out, _ = graded
+    page = (out / "report.html").read_text()
+    assert "http://" not in page and "https://" not in page  # self-contained
+    assert page.count("data:image/png;base64,") >= 3
+    assert "<script" not in page  # no script, and no student text unescaped
+    pixels, loaded = open_in_chromium(out / "report.html", tmp_path)
+    assert pixels.std() > 0.1  # not a blank page
+    assert (pixels.sum(axis=2) < 2.5).mean() > 0.05  # text and plots cover the page
+    assert len(loaded) == page.count("<img ") and set(loaded) == {"true"}, loaded
+
+
+def test_report_shows_pass_rates_causes_times_and_isolation(graded) -> None:
+    out, _ = graded
+    page = (out / "report.html").read_text()
+    for heading in ("Pass rate of every test", "Common causes of lost points",
+                    "Grading time per student", "Isolation:", "Submissions with a problem"):
+        assert heading in page
+    assert "is not implemented yet" in page  # the stub's cause, counted
+    assert "barbara_liskov.py has a syntax error" in page
+
+
+def test_feedback_html_escapes_student_text(graded) -> None:
+    out, _ = graded
+    page = (out / "mallory" / "feedback.html").read_text()
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)" in page and "&lt;img src=x onerror=alert(2)&gt;" in page
+    feedback = (out / "mallory" / "feedback.md").read_text()  # tracebacks name their file
+    assert 'File "mallory.py"' in feedback and 'File "regularization.py"' not in feedback
+    turing = (out / "alan_turing" / "feedback.html").read_text()
+    assert "Score: 0 / 100" in turing and "tests with the same problem" in turing
+    assert (out / "ada_lovelace" / "feedback.html").read_text().count("Every test passed") == 1
+
+
+ROSTER = """Student,ID,SIS User ID,SIS Login ID,Section
+    Points Possible,,,,
+"Lovelace, Ada",00123,000456,ada_lovelace,Section A
+"Turing, Alan",124,457,ALAN_TURING,Section B
+"Hopper, Grace",125,458,grace_hopper,Section A
+"Student, Test",999,,,
+"""
+
+
+def test_canvas_export_joins_on_the_key_and_lists_who_is_missing(graded,
+                                                                 tmp_path: Path) -> None:
+    out, _ = graded
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER)
+    target = tmp_path / "canvas.csv"
+    done = run("export", "canvas", "--gradebook", str(out / "gradebook.csv"), "--roster",
+               str(roster), "--out", str(target))
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.reader(io.StringIO(target.read_text())))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                       "Regularization"]
+    assert rows[1][0].strip() == "Points Possible" and rows[1][5] == "100"
+    assert rows[2] == ["Lovelace, Ada", "00123", "000456", "ada_lovelace", "Section A", "100"]
+    assert rows[3][:4] == ["Turing, Alan", "124", "457", "ALAN_TURING"] and rows[3][5] == "0"
+    assert rows[4][0] == "Hopper, Grace" and rows[4][5] == ""  # not graded: left empty
+    assert len(rows) == 5  # Canvas's test student is not exported
+    assert "without a graded submission" in done.stderr and "grace_hopper" in done.stderr
+    for extra in ("barbara_liskov", "claude_shannon", "mallory"):
+        assert extra in done.stderr.split("not in the roster")[1]
+
+
+def test_canvas_export_problems_are_named(graded, tmp_path: Path) -> None:
+    out, _ = graded
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER)
+    bad_key = run("export", "canvas", "--gradebook", str(out / "gradebook.csv"), "--roster",
+                  str(roster), "--out", str(tmp_path / "c.csv"), "--key", "Email")
+    assert bad_key.returncode == 2 and "no column 'Email'" in bad_key.stderr
+    missing = run("export", "canvas", "--gradebook", str(tmp_path / "none.csv"), "--roster",
+                  str(roster), "--out", str(tmp_path / "c.csv"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    folder = run("export", "canvas", "--gradebook", str(out / "gradebook.csv"), "--roster",
+                 str(roster), "--out", str(tmp_path))
+    assert folder.returncode == 2 and "is a folder" in folder.stderr
+    twice = tmp_path / "twice.csv"
+    twice.write_text(ROSTER + '"Again, Ada",126,459,ada_lovelace,Section C\n')
+    dup = run("export", "canvas", "--gradebook", str(out / "gradebook.csv"), "--roster",
+              str(twice), "--out", str(tmp_path / "c.csv"))
+    assert dup.returncode == 2 and "appears twice" in dup.stderr
+    assert "Traceback" not in bad_key.stderr + missing.stderr + folder.stderr + dup.stderr
+
+
+
+def test_feedback_html_plots_the_students_mnist_training(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = run("grade", str(SAMPLE_CLASS / "ada_lovelace.py"), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    results = json.loads((out / "ada_lovelace" / "results.json").read_text())
+    curves = results["extra_data"]["mnist_loss"]
+    assert set(curves) == {"plain", "regularized"}
+    assert all(len(losses) == 20 and losses[-1] < losses[0] for losses in curves.values())
+    band = json.loads((PROJECT_DIR / "calibration" / "mnist_loss_band.json").read_text())
+    for label, losses in curves.items():  # the reference's own seed pair lies in its band
+        assert all(lo - 1e-6 <= x <= hi + 1e-6 for x, lo, hi in
+                   zip(losses, band[label]["low"], band[label]["high"], strict=True))
+    page = out / "ada_lovelace" / "feedback.html"
+    assert "Your training on MNIST" in page.read_text()
+    pixels, loaded = open_in_chromium(page, tmp_path)
+    assert loaded == ["true"]
+    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    curve = (red > 0.6) & (green < 0.35) & (blue < 0.3)  # the student's curve, drawn in red
+    assert curve.sum() > 500
