@@ -1,111 +1,23 @@
 """Checks on values returned by student code, made in the trusted process before any comparison.
 
 Each function returns a plain, safe value or raises :class:`~autograder.errors.Failure`
-with a message that says what was expected and what came back.
+with a message that says what was expected and what came back. They are the functions of
+:mod:`autograder.selfcheck.validate` (numpy only, shipped in the student bundle too), so
+the public checks and the hidden suite validate alike.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from autograder.selfcheck.validate import (
+    array,
+    describe,
+    float_values,
+    mapping,
+    number,
+    pair,
+    python_float,
+    sequence,
+)
 
-import numpy as np
-
-from autograder.errors import Failure
-from autograder.protocol import Unsupported
-
-
-def describe(value: Any) -> str:
-    """A short, student-readable description of a returned value's type."""
-    if isinstance(value, Unsupported):
-        return f"an object of type {value.type_name}"
-    if isinstance(value, np.ndarray):
-        return f"a numpy array of shape {value.shape} and dtype {value.dtype}"
-    if isinstance(value, np.generic):
-        return f"a numpy scalar of type numpy.{type(value).__name__}"
-    return f"a {type(value).__name__}"
-
-
-def array(value: Any, what: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """Return ``value`` as a finite plain ndarray of floats, or fail naming ``what``.
-
-    Every array the contract asks for holds floats; an integer or boolean array (a mask
-    of ``True``/``False``, a rounded result) is a different value and fails here.
-    """
-    if not isinstance(value, np.ndarray):
-        raise Failure(f"{what} should be a numpy array, but your code returned {describe(value)}.")
-    if value.dtype.kind != "f":
-        raise Failure(f"{what} should hold floating-point numbers, but its dtype is "
-                      f"{value.dtype}; convert it, e.g. with .astype(A.dtype).")
-    if shape is not None and value.shape != tuple(shape):
-        raise Failure(f"{what} should have shape {tuple(shape)}, but it has shape {value.shape}.")
-    if not np.all(np.isfinite(value)):
-        bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
-        raise Failure(f"{what} contains {bad} NaN or infinite value(s); every entry should be "
-                      "a finite number.")
-    return value
-
-
-def python_float(value: Any, what: str) -> float:
-    """Return ``value`` if it is a finite Python float (numpy.float64 counts: it is one)."""
-    if isinstance(value, bool) or not isinstance(value, float):
-        raise Failure(f"{what} should be a Python float (wrap it in float(...)), but your code "
-                      f"returned {describe(value)}.")
-    if not np.isfinite(value):
-        raise Failure(f"{what} should be a finite number, but it is {value}.")
-    return float(value)
-
-
-def sequence(value: Any, what: str, length: int | None = None) -> list:
-    """Return ``value`` as a list if it is a list or tuple (of the expected length)."""
-    if not isinstance(value, list | tuple):
-        raise Failure(f"{what} should be a list, but your code returned {describe(value)}.")
-    if length is not None and len(value) != length:
-        raise Failure(f"{what} should have {length} item(s), but it has {len(value)}.")
-    return list(value)
-
-
-def pair(value: Any, what: str) -> tuple[Any, Any]:
-    """Return the two items of a 2-tuple (or 2-list) result."""
-    items = sequence(value, what)
-    if len(items) != 2:
-        raise Failure(f"{what} should be a pair of two values, but it has {len(items)} item(s).")
-    return items[0], items[1]
-
-
-def mapping(value: Any, what: str, keys: tuple[str, ...]) -> dict:
-    """Return ``value`` if it is a dict that holds at least ``keys``."""
-    if not isinstance(value, dict):
-        raise Failure(f"{what} should be a dict, but your code returned {describe(value)}.")
-    missing = [key for key in keys if key not in value]
-    if missing:
-        raise Failure(f"{what} is missing the key(s) {', '.join(map(repr, missing))}.")
-    return value
-
-
-def float_values(value: Any, what: str, length: int | None = None) -> list[float]:
-    """Return the numbers in ``value`` as a list of finite floats, whatever holds them: a
-    list or tuple of numbers (numpy scalars and one-element arrays included) or a 1-D
-    numpy array. For the value checks: the type checks look at the container itself."""
-    if isinstance(value, np.ndarray):
-        if value.ndim > 1 and value.size == len(value):
-            value = value.reshape(-1)
-        if value.ndim != 1:
-            raise Failure(f"{what} should be a list of numbers, but your code returned "
-                          f"{describe(value)}.")
-        value = list(value)
-    return [number(item, f"{what}[{i}]")
-            for i, item in enumerate(sequence(value, what, length))]
-
-
-def number(value: Any, what: str) -> float:
-    """Return ``value`` as a finite float if it is a real number of any numeric type (a
-    Python or numpy scalar, a one-element array). For the value checks only."""
-    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
-        value = value.reshape(())[()]
-    if isinstance(value, bool | np.bool_) or not isinstance(
-            value, int | float | np.integer | np.floating):
-        raise Failure(f"{what} should be a number, but your code returned {describe(value)}.")
-    result = float(value)
-    if not np.isfinite(result):
-        raise Failure(f"{what} should be a finite number, but it is {result}.")
-    return result
+__all__ = ["array", "describe", "float_values", "mapping", "number", "pair", "python_float",
+           "sequence"]

@@ -1,8 +1,9 @@
 """Checks on the values a student's function returned, made before any comparison.
 
 Each function returns a plain, safe value or raises :class:`~.messages.Failure` with a
-message that says what was expected and what came back. The messages are those of the
-grading engine's own checks (``autograder.validate``).
+message that says what was expected and what came back. The grading engine uses these
+same functions (``autograder.validate``), so a public check and a hidden test reject a
+value with the same words.
 """
 
 from __future__ import annotations
@@ -26,14 +27,19 @@ def describe(value: Any) -> str:
 
 
 def array(value: Any, what: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """Return ``value`` as a finite, real-valued plain ndarray, or fail naming ``what``."""
+    """Return ``value`` as a finite plain ndarray of floats, or fail naming ``what``.
+
+    Every array the contract asks for holds floats; an integer or boolean array (a mask
+    of ``True``/``False``, a rounded result) is a different value and fails here.
+    """
     if not isinstance(value, np.ndarray):
         raise Failure(f"{what} should be a numpy array, but your code returned {describe(value)}.")
-    if value.dtype.kind not in "biuf":
-        raise Failure(f"{what} should hold real numbers, but its dtype is {value.dtype}.")
+    if value.dtype.kind != "f":
+        raise Failure(f"{what} should hold floating-point numbers, but its dtype is "
+                      f"{value.dtype}; convert it, e.g. with .astype(A.dtype).")
     if shape is not None and value.shape != tuple(shape):
         raise Failure(f"{what} should have shape {tuple(shape)}, but it has shape {value.shape}.")
-    if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+    if not np.all(np.isfinite(value)):
         bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
         raise Failure(f"{what} contains {bad} NaN or infinite value(s); every entry should be "
                       "a finite number.")
@@ -75,3 +81,32 @@ def mapping(value: Any, what: str, keys: tuple[str, ...]) -> dict:
     if missing:
         raise Failure(f"{what} is missing the key(s) {', '.join(map(repr, missing))}.")
     return value
+
+
+def float_values(value: Any, what: str, length: int | None = None) -> list[float]:
+    """Return the numbers in ``value`` as a list of finite floats, whatever holds them: a
+    list or tuple of numbers (numpy scalars and one-element arrays included) or a 1-D
+    numpy array. For the value checks: the type checks look at the container itself."""
+    if isinstance(value, np.ndarray):
+        if value.ndim > 1 and value.size == len(value):
+            value = value.reshape(-1)
+        if value.ndim != 1:
+            raise Failure(f"{what} should be a list of numbers, but your code returned "
+                          f"{describe(value)}.")
+        value = list(value)
+    return [number(item, f"{what}[{i}]")
+            for i, item in enumerate(sequence(value, what, length))]
+
+
+def number(value: Any, what: str) -> float:
+    """Return ``value`` as a finite float if it is a real number of any numeric type (a
+    Python or numpy scalar, a one-element array). For the value checks only."""
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
+        value = value.reshape(())[()]
+    if isinstance(value, bool | np.bool_) or not isinstance(
+            value, int | float | np.integer | np.floating):
+        raise Failure(f"{what} should be a number, but your code returned {describe(value)}.")
+    result = float(value)
+    if not np.isfinite(result):
+        raise Failure(f"{what} should be a finite number, but it is {result}.")
+    return result
