@@ -74,9 +74,10 @@ def _place_submission(course: Path, student: str, notebook: nbformat.NotebookNod
 @pytest.fixture(scope="module")
 def course(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("nbgrader")
-    _run([sys.executable, "-m", "autograder", "release", root], cwd=root)
-    source = root / "nbgrader" / "source" / ASSIGNMENT / "regularization.ipynb"
-    course = root / "nbgrader"
+    release = root / "release"
+    _run([sys.executable, "-m", "autograder", "release", release], cwd=root)
+    course = release / "nbgrader"
+    source = course / "source" / ASSIGNMENT / "regularization.ipynb"
     exchange, cache = root / "exchange", root / "cache"
     exchange.mkdir()
     exchange.chmod(0o777)
