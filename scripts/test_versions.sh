@@ -16,6 +16,10 @@ SUBSET=(tests/kit/test_protocol.py tests/kit/test_trust.py tests/kit/test_batch.
 find_python() {
     local version="$1" found
     found="$(command -v "python$version" || true)"
+    # A pyenv shim is on PATH even when its version is not selected: try it first.
+    if [ -n "$found" ] && ! "$found" -c "" >/dev/null 2>&1; then
+        found=""
+    fi
     if [ -z "$found" ]; then
         found="$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}/versions/$version".*/bin/python 2>/dev/null \
                  | sort -V | tail -n 1 || true)"
