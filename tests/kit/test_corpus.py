@@ -6,12 +6,18 @@ give it: full marks, points lost in exactly the faulty function, an error messag
 for hostile submissions the damage that must not happen (a connection, a file, a
 surviving process, a leaked secret). Each folder is graded once per session with the
 real command line, ``autograder grade``, so these tests see what an instructor sees.
+
+The same runs are also compared, byte for byte, with the gradebook and the ``results.json``
+files stored under ``tests/kit/corpus/stored/<folder>/``: any change of a score, a message
+or a column fails with a diff (see :func:`test_grades_match_the_stored_copies`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import difflib
+import io
 import json
 import os
 import re
@@ -26,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import config, sandbox
+from autograder import cgroup, config, sandbox
 
 if not sandbox.bubblewrap_works():
     pytest.fail("bubblewrap (bwrap) is missing or cannot create namespaces here; the hostile "
@@ -35,6 +41,8 @@ if not sandbox.bubblewrap_works():
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "kit" / "corpus"
+STORED = CORPUS / "stored"
+STORE_VARIABLE = "REGKIT_STORE_CORPUS"   # set to 1 to write the stored copies anew
 EXPECTATIONS: dict[str, dict] = json.loads((CORPUS / "expectations.json").read_text())
 FOLDERS = {
     "correct": CORPUS / "correct",
@@ -280,3 +288,94 @@ def test_outcome(graded: Callable[[str], Graded], folder: str, student: str) -> 
     if spec.get("no_connection"):
         assert run.connections is not None, f"port {LISTEN_PORT} was busy: no listener ran"
         assert run.connections == [], f"connections reached the host: {run.connections}"
+
+
+def _left_out(folder: str) -> set[str]:
+    """Students whose grade depends on this machine's free memory: not compared."""
+    free = _free_memory_gib()
+    return {student for student, spec in EXPECTATIONS[folder].items()
+            if free < spec.get("needs_free_memory_gib", 0)}
+
+
+def _comparable_files(run: Graded) -> dict[str, str]:
+    """The run's gradebook and results documents as text, with what legitimately varies
+    between machines and kit versions replaced by placeholders:
+
+    - ``fingerprint`` (results.json) hashes the kit's own code, so it changes with every
+      edit of the engine that does not change a grade: stored as ``<fingerprint>``.
+    - ``isolation`` (gradebook column, results.json) describes the machine (bubblewrap,
+      seccomp, which cgroup version or why none): the value this machine gives every
+      sandboxed submission is stored as ``<isolation>``; any other value (a submission
+      graded without a worker) is kept as it is. CI runs as root on the same kind of
+      machine as the stored run, but a developer's machine without a memory cgroup must
+      not read as a changed grade.
+    """
+    machine = sandbox.describe(sandbox.BUBBLEWRAP, cgroup.probe())
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    with (run.out / "gradebook.csv").open(newline="") as handle:
+        for number, row in enumerate(csv.reader(handle)):
+            writer.writerow(["<isolation>" if number and cell == machine else cell
+                             for cell in row])
+    files = {"gradebook.csv": buffer.getvalue()}
+    for student in sorted(run.rows):
+        document = run.results(student)
+        extra = document["extra_data"]
+        extra["fingerprint"] = "<fingerprint>" if extra.get("fingerprint") else ""
+        if extra.get("isolation") == machine:
+            extra["isolation"] = "<isolation>"
+        files[f"{student}/results.json"] = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    return files
+
+
+def _without(files: dict[str, str], students: set[str]) -> dict[str, str]:
+    """``files`` without the results and gradebook rows of ``students``."""
+    kept = {name: text for name, text in files.items() if name.split("/")[0] not in students}
+    if "gradebook.csv" in kept:
+        rows = list(csv.reader(io.StringIO(kept["gradebook.csv"])))
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(
+            row for number, row in enumerate(rows) if not number or row[0] not in students)
+        kept["gradebook.csv"] = buffer.getvalue()
+    return kept
+
+
+def _stored_files(folder: str) -> dict[str, str]:
+    root = STORED / folder
+    return {str(path.relative_to(root)): path.read_text(encoding="utf-8")
+            for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.parametrize("folder", list(FOLDERS))
+def test_grades_match_the_stored_copies(graded: Callable[[str], Graded], folder: str) -> None:
+    """Every score, message and column of the run equals the stored copy.
+
+    The stored copies were made by the same command on the kit before its engine was
+    reorganised; a change that alters a grade must change them on purpose, with
+    ``REGKIT_STORE_CORPUS=1 .venv/bin/pytest tests/kit/test_corpus.py``, which writes them
+    from this run and then fails, so that storing can never pass for checking.
+    """
+    run = graded(folder)
+    assert run.returncode == 0, run.log[-3000:]
+    produced = _comparable_files(run)
+    if os.environ.get(STORE_VARIABLE) == "1":
+        root = STORED / folder
+        for relative, text in produced.items():
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            (root / relative).write_text(text, encoding="utf-8")
+        pytest.fail(f"stored copies written to {root}; rerun without {STORE_VARIABLE}")
+    stored = _stored_files(folder)
+    assert stored, f"no stored copies under {STORED / folder}"
+    # The memory bomb stops itself earlier on a machine with less free memory; its score
+    # expectations are left out there too (needs_free_memory_gib).
+    left_out = _left_out(folder)
+    stored, produced = _without(stored, left_out), _without(produced, left_out)
+    problems = [f"{name}: missing from the run" for name in sorted(set(stored) - set(produced))]
+    problems += [f"{name}: not in the stored copies"
+                 for name in sorted(set(produced) - set(stored))]
+    for name in sorted(set(stored) & set(produced)):
+        if stored[name] != produced[name]:
+            problems.append("".join(difflib.unified_diff(
+                stored[name].splitlines(keepends=True), produced[name].splitlines(keepends=True),
+                f"stored/{folder}/{name}", f"graded/{name}", n=2)))
+    assert not problems, "grades differ from the stored copies:\n" + "\n".join(problems)
