@@ -1,8 +1,8 @@
 """Autograder for the regularization assignment.
 
-Student code runs only in a sandboxed worker process (``autograder.sandbox``,
-``autograder.worker``); the public and hidden pytest suites run in the trusted grader
-process and reach the student's functions through ``autograder.proxy``.
+Student code runs only in a sandboxed worker process (``autograder.sandbox.launch``,
+``autograder.sandbox.worker``); the public and hidden pytest suites run in the trusted grader
+process and reach the student's functions through ``autograder.sandbox.proxy``.
 """
 
 __version__ = "0.1.0"

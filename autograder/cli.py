@@ -10,25 +10,19 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder import (
-    batch,
-    cgroup,
-    class_report,
-    data,
-    feedback_html,
-    reports,
-    sandbox,
-    sandbox_view,
-    seccomp_filter,
-    submission,
-    target,
-)
 from autograder import config as config_module
+from autograder import data
 from autograder.config import ConfigError
-from autograder.grading import GraderProblem, grade, kill_descendants
+from autograder.grading import batch, submission, target
+from autograder.grading.grade import GraderProblem, grade, kill_descendants
 from autograder.paths import HIDDEN_SUITE, PUBLIC_SUITE
 from autograder.platforms import gradescope, lms, nbgrader
-from autograder.progress import Progress
+from autograder.reports import class_report, feedback_html
+from autograder.reports import documents as reports
+from autograder.reports.progress import Progress
+from autograder.sandbox import cgroup, seccomp_filter
+from autograder.sandbox import launch as sandbox
+from autograder.sandbox import view as sandbox_view
 from autograder.selfcheck import report
 from autograder.selfcheck.report import Outcome
 

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from autograder.checks import close
-from autograder.errors import Failure
+from autograder.grading.checks import close
+from autograder.sandbox.errors import Failure
 
 # Probability that a correct submission fails a statistical check by bad luck.
 FALSE_FAILURE_PROBABILITY = 1e-9
@@ -44,7 +44,7 @@ def close_or_explain(
     rtol: float = 1e-7,
     atol: float = 1e-9,
 ) -> None:
-    """Like :func:`autograder.checks.close`, but on a mismatch add ``explain()`` as the
+    """Like :func:`autograder.grading.checks.close`, but on a mismatch add ``explain()`` as the
     likely cause (computed only then, since the analysis re-runs the common mistakes)."""
     try:
         close(actual, expected, what, rtol=rtol, atol=atol)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
+SANDBOX_DIR = PACKAGE_DIR / "sandbox"  # holds the files a worker runs from
 ASSIGNMENT_DIR = PROJECT_DIR / "assignments" / "regularization"
 STUB_FILE = ASSIGNMENT_DIR / "regularization.py"
 NOTEBOOK_FILE = ASSIGNMENT_DIR / "regularization.ipynb"

@@ -30,9 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import config as config_module
-from autograder import data, reports, sandbox
+from autograder import data
 from autograder.config import FUNCTIONS, Config, ConfigError
 from autograder.paths import HIDDEN_SUITE, PROJECT_DIR, PUBLIC_SUITE
+from autograder.reports import documents as reports
+from autograder.sandbox import launch as sandbox
 
 ROOT_VARIABLE = "AUTOGRADER_ROOT"
 DEFAULT_ROOT = Path("/autograder")

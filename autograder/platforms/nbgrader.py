@@ -23,8 +23,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import reports
 from autograder.paths import HELPERS_FILE, NOTEBOOK_FILE, REFERENCE_FILE
+from autograder.reports import documents as reports
 
 ASSIGNMENT = "regularization"
 NOTEBOOK = NOTEBOOK_FILE.name  # regularization.ipynb

@@ -2,7 +2,7 @@
 
 Each function returns a plain, safe value or raises :class:`~.messages.Failure` with a
 message that says what was expected and what came back. The grading engine uses these
-same functions (``autograder.validate``), so a public check and a hidden test reject a
+same functions (``autograder.grading.validate``), so a public check and a hidden test reject a
 value with the same words.
 """
 

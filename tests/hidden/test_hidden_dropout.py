@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder import diagnose, validate
-from autograder.checks import close, expect_raises, names_number
-from autograder.errors import Failure
+from autograder import diagnose
+from autograder.grading import validate
+from autograder.grading.checks import close, expect_raises, names_number
+from autograder.sandbox.errors import Failure
 
 
 def activations(seed: int, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:

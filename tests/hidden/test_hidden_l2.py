@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder import diagnose, validate
-from autograder.checks import close
-from autograder.errors import Failure
+from autograder import diagnose
+from autograder.grading import validate
+from autograder.grading.checks import close
+from autograder.sandbox.errors import Failure
 
 SHAPES = [(7, 3), (1, 9), (5, 1), (4, 4)]
 

@@ -19,8 +19,9 @@ import itertools
 import numpy as np
 import pytest
 
-from autograder import diagnose, train_probe, validate
-from autograder.errors import Failure, StudentCodeProblem
+from autograder import diagnose, train_probe
+from autograder.grading import validate
+from autograder.sandbox.errors import Failure, StudentCodeProblem
 
 SIZES = (7, 9, 5, 4)
 SAMPLES = 37

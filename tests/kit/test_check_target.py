@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import notebook, target
+from autograder.grading import notebook, target
 from autograder.paths import NOTEBOOK_FILE, PROJECT_DIR
 
 CORPUS = PROJECT_DIR / "tests" / "kit" / "corpus"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from autograder.paths import PROJECT_DIR, SAMPLE_CLASS
-from autograder.progress import Progress
+from autograder.reports.progress import Progress
 
 
 def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -32,7 +32,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cgroup, config, sandbox
+from autograder import config
+from autograder.sandbox import cgroup
+from autograder.sandbox import launch as sandbox
 
 if not sandbox.bubblewrap_works():
     pytest.fail("bubblewrap (bwrap) is missing or cannot create namespaces here; the hostile "

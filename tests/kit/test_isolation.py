@@ -1,8 +1,8 @@
 """Student code cannot harm the grading machine or earn points it did not earn.
 
 Small hostile submissions are generated into ``tmp_path``, staged with
-:func:`autograder.submission.stage` and called through
-:class:`autograder.proxy.StudentProxy` inside bubblewrap, with a fast copy of
+:func:`autograder.grading.submission.stage` and called through
+:class:`autograder.sandbox.proxy.StudentProxy` inside bubblewrap, with a fast copy of
 grader_config (short time limits, a 1 GiB address space). Each one checks one promise of
 the sandbox: no network, no view of the reference, the hidden tests, grader_config or
 other students, no writes outside, no surviving process, time, memory and process
@@ -35,11 +35,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import checks, config, sandbox, submission, validate
-from autograder.errors import Failure, StudentCrashed, StudentRaised, StudentTimeout
+from autograder import config
+from autograder.grading import checks, submission, validate
 from autograder.paths import DEFAULT_CONFIG, HIDDEN_SUITE, PROJECT_DIR, REFERENCE_FILE
-from autograder.protocol import Unsupported
-from autograder.proxy import StudentProxy
+from autograder.sandbox import launch as sandbox
+from autograder.sandbox.errors import Failure, StudentCrashed, StudentRaised, StudentTimeout
+from autograder.sandbox.protocol import Unsupported
+from autograder.sandbox.proxy import StudentProxy
 
 if not sandbox.bubblewrap_works():
     pytest.fail("bubblewrap (bwrap) is missing or cannot create namespaces here; the "

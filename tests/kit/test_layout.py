@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import submission
+from autograder.grading import submission
 from autograder.paths import PROJECT_DIR, REFERENCE_FILE, SAMPLE_CLASS, STUB_FILE
 from autograder.platforms import nbgrader
 

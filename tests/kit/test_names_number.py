@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.checks import names_number
+from autograder.grading.checks import names_number
 
 
 @pytest.mark.parametrize(("message", "value"), [

@@ -1,10 +1,10 @@
 """Notebook extraction, submission discovery and staging, and every unusable submission.
 
 A notebook is graded on its definitions only: these tests check what
-:func:`autograder.notebook.extract` keeps and what it skips, and that each skipped piece
-is named by cell and line. :func:`autograder.submission.stage` must turn a ``.py`` file,
+:func:`autograder.grading.notebook.extract` keeps and what it skips, and that each skipped piece
+is named by cell and line. :func:`autograder.grading.submission.stage` must turn a ``.py`` file,
 a notebook or a folder into the worker's staged folder, and must refuse every malformed
-submission with an :class:`~autograder.submission.UnusableSubmission` whose message says
+submission with an :class:`~autograder.grading.submission.UnusableSubmission` whose message says
 what is wrong and how to fix it. No submission code runs in these tests.
 """
 
@@ -19,8 +19,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import notebook, submission
-from autograder.submission import UnusableSubmission, discover, stage
+from autograder.grading import notebook, submission
+from autograder.grading.submission import UnusableSubmission, discover, stage
 
 REPO = Path(__file__).resolve().parents[2]
 MALFORMED = REPO / "tests" / "kit" / "corpus" / "malformed"

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from autograder import config
-from autograder.proxy import StudentProxy
-from autograder.submission import stage
+from autograder.grading.submission import stage
+from autograder.sandbox.proxy import StudentProxy
 
 SOURCE = textwrap.dedent('''
     import sys

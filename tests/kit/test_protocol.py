@@ -1,11 +1,11 @@
 """The plain-data protocol between grader and worker accepts only what it documents.
 
-Every value a worker sends back is rebuilt by :mod:`autograder.protocol` from JSON and raw
+Every value a worker sends back is rebuilt by :mod:`autograder.sandbox.protocol` from JSON and raw
 buffers, so the grader never holds an object whose methods student code wrote. These
 tests check that each allowed type survives a round trip unchanged, that anything else
-arrives as an :class:`~autograder.protocol.Unsupported` placeholder, and that every
+arrives as an :class:`~autograder.sandbox.protocol.Unsupported` placeholder, and that every
 malformed frame a hostile worker could write raises
-:class:`~autograder.protocol.ProtocolError` instead of building something unexpected.
+:class:`~autograder.sandbox.protocol.ProtocolError` instead of building something unexpected.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder import protocol
-from autograder.protocol import FrameReader, GeneratorState, ProtocolError, Unsupported
+from autograder.sandbox import protocol
+from autograder.sandbox.protocol import FrameReader, GeneratorState, ProtocolError, Unsupported
 
 
 def _round_trip(message: dict, generators: list | None = None) -> dict:

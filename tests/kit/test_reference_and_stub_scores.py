@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from autograder import config as config_module
-from autograder import data, sandbox
-from autograder.grading import grade
+from autograder import data
+from autograder.grading.grade import grade
 from autograder.paths import (
     HIDDEN_SUITE,
     NOTEBOOK_FILE,
@@ -22,6 +22,7 @@ from autograder.paths import (
     SAMPLE_CLASS,
     STUB_FILE,
 )
+from autograder.sandbox import launch as sandbox
 
 CONFIG = config_module.load()
 SUITES = {"public": (PUBLIC_SUITE, CONFIG.PUBLIC_SEED),

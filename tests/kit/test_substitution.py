@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import known_good, substitution
+from autograder import known_good
+from autograder.sandbox import substitution
 
 NNPARTS = '''
 import functools

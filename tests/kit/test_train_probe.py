@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import known_good, substitution, train_probe
+from autograder import known_good, train_probe
 from autograder.paths import HELPERS_FILE
+from autograder.sandbox import substitution
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 

@@ -1,7 +1,7 @@
 """The sandbox's kernel surface, the worker's messages, names and files, and what reaches feedback.
 
 Each test checks one mechanism with a small submission generated into ``tmp_path`` and
-graded through :class:`autograder.proxy.StudentProxy` in bubblewrap (or with the real
+graded through :class:`autograder.sandbox.proxy.StudentProxy` in bubblewrap (or with the real
 command line): the seccomp filter and fresh keyrings, the memory cgroup (measured against
 the host's own memory counters), the minimal read-only view, the trust boundary for
 replies, safe names and files, and feedback that carries nothing secret and cannot be
@@ -28,24 +28,17 @@ import mistune
 import numpy as np
 import pytest
 
-from autograder import (
-    cgroup,
-    config,
-    data,
-    notebook,
-    protocol,
-    reports,
-    sandbox,
-    seccomp_filter,
-    submission,
-    validate,
-)
-from autograder.errors import Failure, StudentCodeProblem, StudentCrashed
-from autograder.grading import GradeResult, grade
+from autograder import config, data
+from autograder.grading import notebook, submission, validate
+from autograder.grading.grade import GradeResult, grade
+from autograder.grading.pytest_plugin import Outcome
+from autograder.grading.scoring import ScoredTest
 from autograder.paths import DEFAULT_CONFIG, HIDDEN_SUITE, PROJECT_DIR, PUBLIC_SUITE
-from autograder.proxy import StudentProxy
-from autograder.pytest_plugin import Outcome
-from autograder.scoring import ScoredTest
+from autograder.reports import documents as reports
+from autograder.sandbox import cgroup, protocol, seccomp_filter
+from autograder.sandbox import launch as sandbox
+from autograder.sandbox.errors import Failure, StudentCodeProblem, StudentCrashed
+from autograder.sandbox.proxy import StudentProxy
 
 _available, _why = seccomp_filter.available()
 if not _available or not sandbox.bubblewrap_works():
@@ -506,8 +499,8 @@ def test_a_student_fault_in_a_reply_is_never_a_grader_error(make_student) -> Non
 
 
 def test_hidden_suite_error_messages_keep_one_line_without_long_numbers() -> None:
-    from autograder.errors import StudentRaised
-    from autograder.pytest_plugin import _first_line
+    from autograder.grading.pytest_plugin import _first_line
+    from autograder.sandbox.errors import StudentRaised
 
     state = "277411920330744219390361158391786305109"
     raised = StudentRaised("dropout", "ValueError",

@@ -20,8 +20,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import reports
 from autograder.config import FUNCTIONS
+from autograder.reports import documents as reports
 
 REPORT_FILE = reports.REPORT_FILE
 TIMINGS_FILE = "timings.csv"

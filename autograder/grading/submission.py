@@ -19,11 +19,11 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import notebook
-from autograder.paths import HELPERS_FILE, PACKAGE_DIR
+from autograder.grading import notebook
+from autograder.paths import HELPERS_FILE, SANDBOX_DIR
 from autograder.platforms import nbgrader
-from autograder.reports import BATCH_FILES
-from autograder.sandbox import Stage
+from autograder.reports.documents import BATCH_FILES
+from autograder.sandbox.launch import Stage
 
 MODULE_FILE = "regularization.py"
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
@@ -261,7 +261,7 @@ def _make_stage(workdir: Path) -> Stage:
                            (stage.substitute_runtime,
                             ("worker.py", "protocol.py", "substitution.py"))):
         for name in files:  # known_good.py travels by pipe only
-            shutil.copyfile(PACKAGE_DIR / name, runtime / name)
+            shutil.copyfile(SANDBOX_DIR / name, runtime / name)
     shutil.copyfile(HELPERS_FILE, stage.lib / HELPERS_FILE.name)
     return stage
 

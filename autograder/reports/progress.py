@@ -19,7 +19,7 @@ _FINISHED = re.compile(r"^\[(\d+)/(\d+)\] ")
 
 
 class Progress:
-    """A ``log`` callable for :func:`autograder.batch.grade_class`."""
+    """A ``log`` callable for :func:`autograder.grading.batch.grade_class`."""
 
     def __init__(self, stream: TextIO | None = None, bar: bool | None = None) -> None:
         self.stream = stream or sys.stderr

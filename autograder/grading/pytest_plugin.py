@@ -2,7 +2,7 @@
 
 It provides the suites' fixtures (``student``, ``mnist``, ``config``, ``seed_for``) and
 records one outcome per test. A failure's message is taken only from the grader's own
-student-facing exceptions (:class:`~autograder.errors.Failure` and the student-code
+student-facing exceptions (:class:`~autograder.sandbox.errors.Failure` and the student-code
 problems); pytest's report, which quotes test source, is never shown to students.
 """
 
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import pytest
 
 from autograder.config import FUNCTIONS, Config
-from autograder.errors import Failure, StudentCodeProblem, StudentRaised
-from autograder.proxy import CallRecord, StudentProxy
+from autograder.sandbox.errors import Failure, StudentCodeProblem, StudentRaised
+from autograder.sandbox.proxy import CallRecord, StudentProxy
 
 HIDDEN_OUTPUT_NOTE = ("\n\n(Your code printed {count} characters during this test. Output "
                       "printed during hidden tests is not shown, since it could reveal the "

@@ -1,13 +1,13 @@
 """How a worker process is started: bubblewrap when it works here, else a limited process.
 
 With bubblewrap the worker gets its own network, PID, IPC and UTS namespaces, a private
-``/tmp``, a seccomp filter (:mod:`autograder.seccomp_filter`), and a read-only view of
+``/tmp``, a seccomp filter (:mod:`autograder.sandbox.seccomp_filter`), and a read-only view of
 only the system libraries, the standard library, the allowed packages
-(:mod:`autograder.sandbox_view`), the student helpers, the worker's files and the
+(:mod:`autograder.sandbox.view`), the student helpers, the worker's files and the
 submission; it dies with the grader. When the grader runs as root, the worker also drops
 to an unprivileged uid (one per grading slot) so that the kernel's process limit applies
 to it. In every mode the worker joins its submission's memory group
-(:mod:`autograder.cgroup`) when the machine allows one, and a fresh, empty session
+(:mod:`autograder.sandbox.cgroup`) when the machine allows one, and a fresh, empty session
 keyring. Without bubblewrap, the worker is a separate process with the same kernel
 limits, a scratch working directory and a scrubbed environment, and the grader says so.
 """
@@ -28,8 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import cgroup, sandbox_view, seccomp_filter
 from autograder.config import Config
+from autograder.sandbox import cgroup, seccomp_filter
+from autograder.sandbox import view as sandbox_view
 
 BUBBLEWRAP = "bubblewrap"
 PROCESS = "process"
@@ -105,7 +106,7 @@ def _runtime_binds() -> list[str]:
 
     The interpreter's prefix is mounted for its standard library, with its own
     ``site-packages`` (and the system's ``dist-packages``) covered by empty folders; the
-    allowed packages come from :mod:`autograder.sandbox_view`, never the virtual
+    allowed packages come from :mod:`autograder.sandbox.view`, never the virtual
     environment.
     """
     args: list[str] = ["--ro-bind", "/usr", "/usr"]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from autograder.config import FUNCTIONS
 
 if TYPE_CHECKING:
-    from autograder.grading import GradeResult
+    from autograder.grading.grade import GradeResult
 
 RESULTS_FILE = "results.json"
 FEEDBACK_FILE = "feedback.md"

@@ -17,10 +17,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import reports, submission
 from autograder.config import Config
-from autograder.grading import GradeResult
+from autograder.grading import submission
+from autograder.grading.grade import GradeResult
 from autograder.paths import HELPERS_FILE, PACKAGE_DIR
+from autograder.reports import documents as reports
 
 _GRACE_S = 120.0
 HASH_LIMIT = 64 * 1024 * 1024

@@ -15,9 +15,9 @@ import io
 import json
 from pathlib import Path
 
-from autograder import reports
 from autograder.config import FUNCTIONS
 from autograder.paths import PROJECT_DIR
+from autograder.reports import documents as reports
 
 FEEDBACK_HTML = "feedback.html"
 LOSS_BAND_FILE = PROJECT_DIR / "calibration" / "mnist_loss_band.json"

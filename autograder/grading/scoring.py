@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from autograder.config import FUNCTIONS, Config
-from autograder.pytest_plugin import Outcome
+from autograder.grading.pytest_plugin import Outcome
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The worker: the only process that runs student code.
 
-Started by :mod:`autograder.sandbox` inside the sandbox as
+Started by :mod:`autograder.sandbox.launch` inside the sandbox as
 ``python -I -S worker.py REQUEST_FD REPLY_FD SUBMISSION_DIR LIB_DIR [--packages=DIR]
 [--substitute]``. The substitution worker first reads the known-good functions' source
 from REQUEST_FD (it is never a file in the sandbox). The worker imports the submission's

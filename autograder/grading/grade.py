@@ -1,7 +1,8 @@
 """Grades one submission with one suite: stage it, start its workers, run pytest, score.
 
-``python -m autograder.grading`` is how the batch runner grades each student in a fresh
-process, so that nothing one submission does can reach the next one's grading.
+``python -m autograder.grading`` (this module's :func:`main`) is how the batch runner grades
+each student in a fresh process, so that nothing one submission does can reach the next
+one's grading.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import contextlib
 import ctypes
 import os
 import signal
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,14 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cgroup, data, reports, sandbox, submission
 from autograder import config as config_module
+from autograder import data
 from autograder.config import Config
-from autograder.errors import StudentCodeProblem
+from autograder.grading import submission
+from autograder.grading.pytest_plugin import GradingPlugin
+from autograder.grading.scoring import ScoredTest, per_function, score_tests
 from autograder.paths import PUBLIC_SUITE
-from autograder.proxy import StudentProxy
-from autograder.pytest_plugin import GradingPlugin
-from autograder.scoring import ScoredTest, per_function, score_tests
+from autograder.reports import documents as reports
+from autograder.sandbox import cgroup
+from autograder.sandbox import launch as sandbox
+from autograder.sandbox.errors import StudentCodeProblem
+from autograder.sandbox.proxy import StudentProxy
 
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -179,6 +183,3 @@ def main(argv: list[str] | None = None) -> int:
     reports.write_student(result, Path(args.out), fingerprint=args.fingerprint)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

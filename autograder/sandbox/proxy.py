@@ -22,10 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from autograder import cgroup, protocol, replies, sandbox
 from autograder.config import FUNCTIONS, Config
-from autograder.errors import StudentCodeProblem, StudentCrashed, StudentRaised, StudentTimeout
 from autograder.paths import PACKAGE_DIR
+from autograder.sandbox import cgroup, protocol, replies
+from autograder.sandbox import launch as sandbox
+from autograder.sandbox.errors import (
+    StudentCodeProblem,
+    StudentCrashed,
+    StudentRaised,
+    StudentTimeout,
+)
 
 KNOWN_GOOD_FILE = PACKAGE_DIR / "known_good.py"
 
