@@ -5,6 +5,10 @@ pins. ``autograder.config`` loads this file (or the one given with ``--config``)
 checks each value, naming the setting when one is wrong.
 """
 
+# --- Assignment -----------------------------------------------------------------
+# The folder under assignments/ that declares what is graded (assignment.py there).
+ASSIGNMENT = "regularization"
+
 # --- Points -----------------------------------------------------------------
 # Points per function; each suite shares a function's points among its tests by
 # the tests' weights. The three add up to the assignment's total.

@@ -1,4 +1,4 @@
-"""Autograder for the regularization assignment.
+"""Autograder engine: grades the assignments declared under ``assignments/``.
 
 Student code runs only in a sandboxed worker process (``autograder.sandbox.launch``,
 ``autograder.sandbox.worker``); the public and hidden pytest suites run in the trusted grader

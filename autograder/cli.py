@@ -11,11 +11,10 @@ import tempfile
 from pathlib import Path
 
 from autograder import config as config_module
-from autograder import data
+from autograder.assignment import Assignment, DataProblem
 from autograder.config import ConfigError
 from autograder.grading import batch, submission, target
 from autograder.grading.grade import GraderProblem, grade, kill_descendants
-from autograder.paths import HIDDEN_SUITE, PUBLIC_SUITE
 from autograder.platforms import gradescope, lms, nbgrader
 from autograder.reports import class_report, feedback_html
 from autograder.reports import documents as reports
@@ -55,18 +54,19 @@ def check(args: argparse.Namespace) -> int:
     """Run the public suite on one submission and print a per-function table."""
     config = config_module.load(args.config)
     try:
-        path = target.resolve(args.path, Path.cwd())
+        path = target.resolve(args.path, Path.cwd(), config.assignment)
     except target.NoSubmission as problem:
         raise GraderProblem(str(problem)) from None
     mode = _isolation(require_sandbox=False)
     with tempfile.TemporaryDirectory(prefix="regkit-check-") as scratch:
-        result = grade(path.stem, target.with_siblings(path, Path(scratch)), PUBLIC_SUITE,
-                       config, seed=config.PUBLIC_SEED, slot=0, mode=mode,
-                       mnist_loader=lambda: data.load_split(config))
+        result = grade(path.stem, target.with_siblings(path, Path(scratch), config.assignment),
+                       config.assignment.public_suite, config, seed=config.PUBLIC_SEED, slot=0,
+                       mode=mode, data_loader=lambda: config.assignment.load_data(config))
     kill_descendants()
     outcomes = [Outcome(t.outcome.function, t.outcome.name, t.outcome.passed,
                         t.outcome.message, t.outcome.output) for t in result.tests]
-    text, passed = report.render(str(path), outcomes, result.error, result.notes)
+    text, passed = report.render(str(path), outcomes, result.error, result.notes,
+                                 config.functions)
     print(text)
     return 0 if passed else 1
 
@@ -117,36 +117,38 @@ def grade_command(args: argparse.Namespace) -> int:
                             "and no sub-folder. Give the folder with one file or sub-folder "
                             "per student (nbgrader: COURSE/submitted).")
     mode = _isolation(args.require_sandbox)
-    suite = PUBLIC_SUITE if args.suite == "public" else HIDDEN_SUITE
+    assignment = config.assignment
+    suite = assignment.public_suite if args.suite == "public" else assignment.hidden_suite
     seed = config.PUBLIC_SEED if args.suite == "public" else config.HIDDEN_SEED
     try:
-        split = data.load_split(config)
-    except data.helpers().MnistDataError as error:
-        raise GraderProblem(f"MNIST data: {error}") from error
+        loaded = assignment.load_data(config) if assignment.has_data else None
+    except DataProblem as problem:
+        raise GraderProblem(str(problem)) from problem
     progress = Progress()
     with tempfile.TemporaryDirectory(prefix="regkit-batch-") as scratch:
-        mnist = Path(scratch) / "mnist_split.npz"
-        data.save(split, mnist)
+        saved = Path(scratch) / "data.npz" if assignment.has_data else None
+        if saved is not None:
+            assignment.hook("save_data")(loaded, saved)
         folder = given
         if given.is_file():  # one file: graded as a class of one, named by its stem
             folder = Path(scratch) / "one"
             folder.mkdir()
             shutil.copyfile(given, folder / given.name)
         students = batch.grade_class(folder, out, suite, config, seed=seed, jobs=args.jobs,
-                                     force=args.force, mode=mode, mnist=mnist, log=progress)
+                                     force=args.force, mode=mode, data=saved, log=progress)
     progress.close()
-    path = reports.write_gradebook(out, students)
+    path = reports.write_gradebook(out, students, assignment.functions)
     lms.write_tests_csv(out, students)
-    feedback_html.write_all(out, students)
-    report, summary = class_report.write(out, students)
+    feedback_html.write_all(out, students, assignment)
+    report, summary = class_report.write(out, students, assignment.functions)
     _log(summary)
     _log(f"gradebook: {path}; per test: {out / lms.TESTS_FILE}; class report: {report}")
     # One file that cannot be graded is that student's row; a whole folder of them is a
     # layout mismatch.
-    return _all_unusable(given, out, students) if given.is_dir() else 0
+    return _all_unusable(given, out, students, assignment) if given.is_dir() else 0
 
 
-def _all_unusable(folder: Path, out: Path, students: list[str]) -> int:
+def _all_unusable(folder: Path, out: Path, students: list[str], assignment: Assignment) -> int:
     """1, with the reason on stderr, when not one submission could be graded at all.
 
     A batch in which every student's submission failed before a single test ran almost
@@ -159,8 +161,8 @@ def _all_unusable(folder: Path, out: Path, students: list[str]) -> int:
     errors = [d["extra_data"]["error"] for d in documents if d and d["extra_data"]["error"]]
     first = " ".join(errors[0].split())[:400] if errors else "no results were written"
     hint = ("Check that the folder holds one .py/.ipynb file or one sub-folder per student "
-            "(nbgrader: <student>/<assignment>/), with the solution in regularization.py or "
-            "regularization.ipynb.")
+            "(nbgrader: <student>/<assignment>/), with the solution in "
+            f"{' or '.join(assignment.submission_names)}.")
     _log(f"autograder: none of the {len(students)} submission(s) in {folder} could be graded "
          f"(not a single test ran), so every score in {out / reports.GRADEBOOK_FILE} is 0. "
          f"The first problem: {first} {hint}")
@@ -187,14 +189,15 @@ def release_command(args: argparse.Namespace) -> int:
     return 0
 
 
-DESCRIPTION = ("Regularization kit. Students: 'autograder check' runs the public tests on "
-               "your regularization.py or .ipynb. Instructors: 'autograder grade' grades a "
-               "folder (or one file) of submissions; 'autograder gradescope build' writes a "
-               "Gradescope autograder zip; 'autograder export canvas' turns a gradebook into "
-               "a Canvas import; 'autograder release' writes the student bundle and the nbgrader "
-               "source; 'autograder nbgrader-export' hands grades and feedback to nbgrader. "
-               "Each command has its own --help.")
-_CONFIG_HELP = "grader_config.py to use (default: the kit's own)"
+DESCRIPTION = ("Autograder kit. Students: 'autograder check' runs the public tests on your "
+               "solution (the .py or .ipynb file the assignment names). Instructors: "
+               "'autograder grade' grades a folder (or one file) of submissions; 'autograder "
+               "gradescope build' writes a Gradescope autograder zip; 'autograder export "
+               "canvas' turns a gradebook into a Canvas import; 'autograder release' writes "
+               "the student bundle and the nbgrader source; 'autograder nbgrader-export' hands"
+               " grades and feedback to nbgrader. Each command has its own --help.")
+_CONFIG_HELP = ("grader_config.py to use, which names its assignment (default: the kit's "
+                "own)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -203,8 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", default=None, help=_CONFIG_HELP)
     commands = parser.add_subparsers(dest="command", required=True)
     check_parser = commands.add_parser("check", help="run the public tests on your work")
-    check_parser.add_argument("path", nargs="?", help="regularization.py, .ipynb or folder "
-                              "(default: regularization.py or .ipynb in the current folder)")
+    check_parser.add_argument("path", nargs="?", help="your solution (.py, .ipynb or folder; "
+                              "default: the assignment's file in the current folder)")
     check_parser.set_defaults(run=check)
     grade_parser = commands.add_parser(
         "grade", help="grade a folder of submissions (or one file)",
@@ -222,8 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
                               help="refuse to grade without bubblewrap")
     grade_parser.add_argument("--suite", choices=("hidden", "public"), default="hidden",
                               help="tests that give the points: 'hidden' (default, the full "
-                                   "grading suite with MNIST training) or 'public' (the "
-                                   "students' own self-check tests, fast)")
+                                   "grading suite) or 'public' (the students' own self-check "
+                                   "tests, fast)")
     grade_parser.set_defaults(run=grade_command)
     release_parser = commands.add_parser(
         "release", help="write the student bundle (DIR/student/, DIR/student.zip)")

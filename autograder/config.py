@@ -12,17 +12,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from autograder import assignment as assignment_module
 from autograder.paths import DEFAULT_CONFIG
-
-FUNCTIONS = ("l2_regularization", "dropout", "train_mlp")
 
 _POSITIVE_NUMBERS = (
     "CALL_TIMEOUT_S", "TRAINING_TIMEOUT_S", "SUBMISSION_TIMEOUT_S", "KILL_GRACE_S",
     "MEMORY_LIMIT_MB", "CPU_TIME_LIMIT_S", "MAX_PROCESSES", "MAX_FILE_SIZE_MB",
     "OUTPUT_LIMIT_KB",
 )
-_INTEGERS = ("SANDBOX_UID_BASE", "HIDDEN_SEED", "PUBLIC_SEED", "MNIST_INIT_SEED",
-             "MNIST_TRAIN_SEED", "MNIST_SPLIT_SEED")
+_INTEGERS = ("SANDBOX_UID_BASE", "HIDDEN_SEED", "PUBLIC_SEED")
 
 
 class ConfigError(ValueError):
@@ -47,17 +45,30 @@ class Config:
         """The assignment's total points."""
         return float(sum(self.POINTS.values()))
 
+    @property
+    def assignment(self) -> assignment_module.Assignment:
+        """The assignment this file grades (``ASSIGNMENT``), as its folder declares it."""
+        return assignment_module.load(self.ASSIGNMENT)
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        """The graded functions, in gradebook order."""
+        return self.assignment.functions
+
 
 def _fail(path: Path, name: str, message: str) -> ConfigError:
     return ConfigError(f"{path}: setting {name} {message}. Fix it in that file and run again.")
 
 
 def _check(path: Path, values: dict) -> None:
-    for name in (*_POSITIVE_NUMBERS, *_INTEGERS, "POINTS", "MNIST_MIN_ACCURACY",
-                 "MNIST_SUBSET_SHA256", "MNIST_TEST_FRACTION", "MNIST_LAYERS",
-                 "MNIST_TRAINING", "MNIST_REGULARIZED"):
+    for name in (*_POSITIVE_NUMBERS, *_INTEGERS, "POINTS", "ASSIGNMENT"):
         if name not in values:
             raise _fail(path, name, "is missing")
+    try:
+        assignment = assignment_module.load(str(values["ASSIGNMENT"]))
+    except assignment_module.AssignmentError as error:
+        raise _fail(path, "ASSIGNMENT", f"is not usable: {error}") from None
+    functions = assignment.functions
     for name in _POSITIVE_NUMBERS:
         value = values[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -66,19 +77,16 @@ def _check(path: Path, values: dict) -> None:
         if isinstance(values[name], bool) or not isinstance(values[name], int):
             raise _fail(path, name, f"must be an integer, got {values[name]!r}")
     points = values["POINTS"]
-    if not isinstance(points, dict) or set(points) != set(FUNCTIONS):
-        raise _fail(path, "POINTS", f"must give points for exactly {', '.join(FUNCTIONS)}")
+    if not isinstance(points, dict) or set(points) != set(functions):
+        raise _fail(path, "POINTS", f"must give points for exactly {', '.join(functions)}")
     for function, value in points.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise _fail(path, "POINTS", f"has {value!r} for {function}; use a number >= 0")
-    thresholds = values["MNIST_MIN_ACCURACY"]
-    if not isinstance(thresholds, dict) or set(thresholds) != {"plain", "regularized"}:
-        raise _fail(path, "MNIST_MIN_ACCURACY", "must have the keys 'plain' and 'regularized'")
-    for key, value in thresholds.items():
-        if not isinstance(value, int | float) or not 0 <= value <= 1:
-            raise _fail(path, "MNIST_MIN_ACCURACY", f"has {value!r} for {key}; use 0..1")
-    if not 0 < values["MNIST_TEST_FRACTION"] < 1:
-        raise _fail(path, "MNIST_TEST_FRACTION", "must be between 0 and 1")
+    check = assignment.hook("check_config")
+    problem = check(values) if check else None
+    if problem:
+        name, message = problem
+        raise _fail(path, name, message)
 
 
 def load(path: str | Path | None = None) -> Config:

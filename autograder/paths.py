@@ -1,4 +1,8 @@
-"""Where the kit's files live, resolved from this package's location in the checkout."""
+"""Where the engine's own files live, resolved from this package's location in the checkout.
+
+Everything of an assignment (stub, notebook, helpers, reference, suites) is declared in its
+own folder instead: see :mod:`autograder.assignment`.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,4 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 SANDBOX_DIR = PACKAGE_DIR / "sandbox"  # holds the files a worker runs from
-ASSIGNMENT_DIR = PROJECT_DIR / "assignments" / "regularization"
-STUB_FILE = ASSIGNMENT_DIR / "regularization.py"
-NOTEBOOK_FILE = ASSIGNMENT_DIR / "regularization.ipynb"
-HELPERS_FILE = ASSIGNMENT_DIR / "nn_helpers.py"
-REFERENCE_FILE = PROJECT_DIR / "reference" / "regularization.py"
-PUBLIC_SUITE = PROJECT_DIR / "tests" / "public"
-HIDDEN_SUITE = PROJECT_DIR / "tests" / "hidden"
 DEFAULT_CONFIG = PROJECT_DIR / "grader_config.py"
-SAMPLE_CLASS = PROJECT_DIR / "samples" / "class"

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assignments.regularization.grader import data
 from autograder import config as config_module
-from autograder import data, reference
 from autograder.paths import PROJECT_DIR
 
 OUTPUT = PROJECT_DIR / "calibration" / "mnist_loss_band.json"
@@ -30,7 +30,7 @@ OUTPUT = PROJECT_DIR / "calibration" / "mnist_loss_band.json"
 def losses(config, split, settings: dict, init_seed: int, train_seed: int) -> list[float]:
     """The reference's loss per epoch from one seeded initialisation and generator."""
     params = data.helpers().init_params(config.MNIST_LAYERS, np.random.default_rng(init_seed))
-    _, history = reference.load().train_mlp(
+    _, history = config_module.load().assignment.load_reference().train_mlp(
         params, split.X_train, split.Y_train, rng=np.random.default_rng(train_seed),
         **config.MNIST_TRAINING, **settings)
     return [float(x) for x in history["loss"]]

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from autograder.config import Config
 from autograder.grading import submission
-from autograder.grading.grade import GradeResult
-from autograder.paths import HELPERS_FILE, PACKAGE_DIR
+from autograder.grading.grade import GradeResult, result_fields
+from autograder.paths import PACKAGE_DIR
 from autograder.reports import documents as reports
 
 _GRACE_S = 120.0
@@ -67,35 +67,39 @@ def _hash_tree(digest: hashlib._Hash, path: Path) -> None:
 
 
 def fingerprint(path: Path, suite: Path, config: Config) -> str:
-    """A digest of everything that decides a grade: submission, suite, config, kit code."""
+    """A digest of everything that decides a grade: submission, suite, config, kit code and
+    the assignment's own files (declaration, helpers, mistake catalogue, reference)."""
     digest = hashlib.sha256()
-    for part in (path, suite, config.path, PACKAGE_DIR, HELPERS_FILE):
+    assignment = config.assignment
+    for part in (path, suite, config.path, PACKAGE_DIR, assignment.folder,
+                 assignment.reference, *assignment.helpers):
         _hash_tree(digest, part)
     return digest.hexdigest()
 
 
 def _command(job: Job, suite: Path, out: Path, config: Config, seed: int, mode: str,
-             mnist: Path) -> list:
+             data: Path | None) -> list:
     # --option=value: a value starting with "-" (a file named -draft.py) stays a value.
     return [sys.executable, "-m", "autograder.grading", f"--name={job.name}",
             f"--path={job.path}", f"--suite={suite}", f"--out={out / job.name}",
             f"--config={config.path}", f"--isolation={mode}", f"--seed={seed}",
-            f"--slot={job.slot}", f"--fingerprint={job.fingerprint}", f"--mnist={mnist}"]
+            f"--slot={job.slot}", f"--fingerprint={job.fingerprint}", f"--data={data or ''}"]
 
 
 def _failed_grading(job: Job, config: Config, mode: str, reason: str, out: Path) -> None:
     result = GradeResult(student=job.name, kind=job.path.suffix.lstrip(".") or "folder",
-                         isolation=mode, max_score=config.max_score,
+                         isolation=mode, max_score=config.max_score, **result_fields(config),
                          error=f"The grader failed on this submission ({reason}). This is a "
                                "problem of the grader, not a grade: ask your instructor.")
     reports.write_student(result, out / job.name, fingerprint="")
 
 
 def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: int,
-                jobs: int, force: bool, mode: str, mnist: Path, log) -> list[str]:
+                jobs: int, force: bool, mode: str, data: Path | None, log) -> list[str]:
     """Grade every submission in ``folder`` into ``out``; return the students' names.
 
-    ``mnist`` is the split saved for this batch (see :func:`autograder.data.save`).
+    ``data`` is the assignment's data set as saved for this batch (its ``save_data``), or
+    None when the assignment has none.
     """
     surveyed = submission.survey(folder)
     # An output folder inside the submissions folder is not a student.
@@ -126,7 +130,7 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
             job = todo.pop(0)
             job.slot, job.started = free_slots.pop(0), time.monotonic()
             job.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _settle
-            job.process = subprocess.Popen(_command(job, suite, out, config, seed, mode, mnist),
+            job.process = subprocess.Popen(_command(job, suite, out, config, seed, mode, data),
                                            stdout=subprocess.DEVNULL, stderr=job.stderr)
             running.append(job)
         time.sleep(0.05)

@@ -20,12 +20,10 @@ from pathlib import Path
 import pytest
 
 from autograder import config as config_module
-from autograder import data
 from autograder.config import Config
 from autograder.grading import submission
 from autograder.grading.pytest_plugin import GradingPlugin
 from autograder.grading.scoring import ScoredTest, per_function, score_tests
-from autograder.paths import PUBLIC_SUITE
 from autograder.reports import documents as reports
 from autograder.sandbox import cgroup
 from autograder.sandbox import launch as sandbox
@@ -51,7 +49,9 @@ class GradeResult:
     error: str = ""
     notes: list[str] = field(default_factory=list)
     output: str = ""
-    mnist_loss: dict[str, list[float]] = field(default_factory=dict)
+    curves: dict[str, list[float]] = field(default_factory=dict)
+    curves_key: str = ""
+    functions: tuple[str, ...] = ()
 
     @property
     def score(self) -> float:
@@ -61,7 +61,7 @@ class GradeResult:
     @property
     def per_function(self) -> dict[str, float]:
         """Points earned per contract function."""
-        return per_function(self.tests)
+        return per_function(self.tests, self.functions)
 
 
 def _run_suite(suite: Path, plugin: GradingPlugin) -> None:
@@ -76,13 +76,15 @@ def _run_suite(suite: Path, plugin: GradingPlugin) -> None:
 
 
 def grade(name: str, path: Path, suite: Path, config: Config, *, seed: int, slot: int,
-          mode: str, mnist_loader: Callable[[], object]) -> GradeResult:
+          mode: str, data_loader: Callable[[], object]) -> GradeResult:
     """Grade the submission at ``path`` (file or folder) with the tests in ``suite``."""
     result = GradeResult(student=name, kind="", max_score=config.max_score,
-                         isolation=sandbox.describe(mode, cgroup.probe()))
+                         isolation=sandbox.describe(mode, cgroup.probe()),
+                         **result_fields(config))
+    assignment = config.assignment
     with tempfile.TemporaryDirectory(prefix="regkit-") as workdir:
         try:
-            staged = submission.stage(name, path, Path(workdir) / "stage")
+            staged = submission.stage(name, path, Path(workdir) / "stage", assignment)
         except submission.UnusableSubmission as problem:
             result.error = str(problem)
             result.kind = "folder" if path.is_dir() else path.suffix.lstrip(".")
@@ -92,7 +94,7 @@ def grade(name: str, path: Path, suite: Path, config: Config, *, seed: int, slot
         result.isolation = student.isolation
         # Every suite but the public one calls with inputs students must not see: output
         # printed during its calls stays out of the reports (see GradingPlugin).
-        hidden_inputs = suite.resolve() != PUBLIC_SUITE.resolve()
+        hidden_inputs = suite.resolve() != assignment.public_suite.resolve()
         loaded_output = ""
         try:
             try:
@@ -100,15 +102,15 @@ def grade(name: str, path: Path, suite: Path, config: Config, *, seed: int, slot
             except StudentCodeProblem as problem:
                 result.error = problem.student_message()
             loaded_output = student.output.text()
-            plugin = GradingPlugin(student, config, seed, mnist_loader,
+            plugin = GradingPlugin(student, config, seed, data_loader,
                                    hidden_inputs=hidden_inputs)
             _run_suite(suite, plugin)
             result.tests = score_tests(plugin.outcomes, config)
-            result.mnist_loss = plugin.mnist_loss
+            result.curves = plugin.curves
             missing = [f for f, found in _functions(student).items() if found is None]
             if missing and not result.error:
                 result.error = "missing function(s): " + ", ".join(missing)
-            _name_the_students_file(result, path)
+            _name_the_students_file(result, path, assignment.module_file)
         finally:
             student.close()
             result.output = loaded_output if hidden_inputs else student.output.text()
@@ -116,11 +118,17 @@ def grade(name: str, path: Path, suite: Path, config: Config, *, seed: int, slot
     return result
 
 
-def _name_the_students_file(result: GradeResult, path: Path) -> None:
-    """Tracebacks point at the staged ``regularization.py``; name the student's own file."""
-    if path.suffix != ".py" or path.name == submission.MODULE_FILE:
+def result_fields(config: Config) -> dict:
+    """What every GradeResult of ``config``'s assignment carries besides the grading."""
+    curves = config.assignment.curves
+    return {"functions": config.functions, "curves_key": curves.key if curves else ""}
+
+
+def _name_the_students_file(result: GradeResult, path: Path, module_file: str) -> None:
+    """Tracebacks point at the staged module file; name the student's own file."""
+    if path.suffix != ".py" or path.name == module_file:
         return
-    staged, own = f'File "{submission.MODULE_FILE}"', f'File "{path.name}"'
+    staged, own = f'File "{module_file}"', f'File "{path.name}"'
     result.error = result.error.replace(staged, own)
     for scored in result.tests:
         scored.outcome.message = scored.outcome.message.replace(staged, own)
@@ -173,13 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--slot", type=int, default=0)
     parser.add_argument("--fingerprint", default="")
-    parser.add_argument("--mnist", required=True, help="the batch's saved MNIST split")
+    parser.add_argument("--data", default="", help="the data set the batch saved")
     args = parser.parse_args(argv)
     ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1)
     config = config_module.load(args.config)
     result = grade(args.name, Path(args.path), Path(args.suite), config, seed=args.seed,
                    slot=args.slot, mode=args.isolation,
-                   mnist_loader=lambda: data.load_saved(Path(args.mnist)))
+                   data_loader=lambda: config.assignment.hook("load_saved_data")(
+                       Path(args.data)))
     reports.write_student(result, Path(args.out), fingerprint=args.fingerprint)
     return 0
 

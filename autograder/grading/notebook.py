@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 
-from autograder.paths import NOTEBOOK_FILE
 from autograder.selfcheck.notebook_source import (
     ExtractedModule,
     code_cells,
@@ -27,17 +27,19 @@ class NotebookError(ValueError):
 
 
 @functools.cache
-def released_cells() -> frozenset[str]:
-    """Fingerprints of the code cells of the notebook students receive."""
-    notebook = json.loads(NOTEBOOK_FILE.read_text(encoding="utf-8"))
+def released_cells(path: Path | None) -> frozenset[str]:
+    """Fingerprints of the code cells of the notebook students receive (at ``path``)."""
+    if path is None:
+        return frozenset()
+    notebook = json.loads(path.read_text(encoding="utf-8"))
     return frozenset(fingerprint(cell.source) for cell in code_cells(notebook))
 
 
-def extract(raw: bytes, released: frozenset[str] | None = None) -> ExtractedModule:
+def extract(raw: bytes, released: frozenset[str]) -> ExtractedModule:
     """Read notebook bytes and build the module of its definitions.
 
-    ``released`` holds the fingerprints of cells that are noted only when changed (by
-    default the released notebook's code cells).
+    ``released`` holds the fingerprints of cells that are noted only when changed (the
+    released notebook's code cells, :func:`released_cells`).
     """
     import nbformat  # imported here: it takes over a second, and most submissions are .py
 
@@ -52,4 +54,4 @@ def extract(raw: bytes, released: frozenset[str] | None = None) -> ExtractedModu
             "the file is not a valid Jupyter notebook (it may be truncated or edited by hand: "
             f"{str(error).splitlines()[0][:200]}); open it in Jupyter, check it runs, save it "
             "and submit again") from error
-    return definitions(code_cells(notebook), released_cells() if released is None else released)
+    return definitions(code_cells(notebook), released)

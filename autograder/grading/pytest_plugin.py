@@ -1,9 +1,10 @@
 """The pytest plugin that runs a suite against one submission in the trusted process.
 
-It provides the suites' fixtures (``student``, ``mnist``, ``config``, ``seed_for``) and
-records one outcome per test. A failure's message is taken only from the grader's own
-student-facing exceptions (:class:`~autograder.sandbox.errors.Failure` and the student-code
-problems); pytest's report, which quotes test source, is never shown to students.
+It provides the suites' fixtures (``student``, ``data``, ``config``, ``seed_for``,
+``record_curve``) and records one outcome per test. A failure's message is taken only
+from the grader's own student-facing exceptions (:class:`~autograder.sandbox.errors.Failure`
+and the student-code problems); pytest's report, which quotes test source, is never shown
+to students.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from autograder.config import FUNCTIONS, Config
+from autograder.config import Config
 from autograder.sandbox.errors import Failure, StudentCodeProblem, StudentRaised
 from autograder.sandbox.proxy import CallRecord, StudentProxy
 
@@ -55,34 +56,13 @@ class GradingPlugin:
     """Gives the suite its fixtures and collects student-facing outcomes."""
 
     def __init__(self, student: StudentProxy, config: Config, seed: int,
-                 mnist_loader: Callable[[], object], *, hidden_inputs: bool = False) -> None:
+                 data_loader: Callable[[], object], *, hidden_inputs: bool = False) -> None:
         self._student, self._config, self._seed = student, config, seed
-        self._mnist_loader = mnist_loader
+        self._data_loader = data_loader
         self._hidden_inputs = hidden_inputs
         self.outcomes: list[Outcome] = []
         self.collection_errors: list[str] = []
-        self.mnist_loss: dict[str, list[float]] = {}
-        self._item: pytest.Item | None = None
-        if student.substituted is not None:
-            student.substituted.call = self._recording(student.substituted.call)
-
-    def _recording(self, call: Callable) -> Callable:
-        """Wrap a proxy's ``call`` to keep the loss history of the MNIST trainings (for
-        the feedback's training curves); the result itself passes through untouched."""
-
-        def record(function: str, args: tuple = (), kwargs: dict | None = None, **options):
-            value = call(function, args, kwargs, **options)
-            if function == "train_mlp" and self._item is not None and "mnist" in self._item.name:
-                settings = kwargs or {}
-                label = ("regularized" if settings.get("keep_prob", 1.0) < 1
-                         or settings.get("lambda_", 0.0) > 0 else "plain")
-                with contextlib.suppress(TypeError, KeyError, IndexError, ValueError):
-                    losses = [float(x) for x in value[1]["loss"]][:1000]
-                    if all(math.isfinite(x) for x in losses):
-                        self.mnist_loss[label] = losses
-            return value
-
-        return record
+        self.curves: dict[str, list[float]] = {}
 
     @pytest.fixture(scope="session")
     def student(self) -> StudentProxy:
@@ -95,9 +75,22 @@ class GradingPlugin:
         return self._config
 
     @pytest.fixture(scope="session")
-    def mnist(self) -> object:
-        """The pinned MNIST split, loaded once per session."""
-        return self._mnist_loader()
+    def data(self) -> object:
+        """The assignment's data set, loaded once per session."""
+        return self._data_loader()
+
+    @pytest.fixture(scope="session")
+    def record_curve(self) -> Callable[[str, object], None]:
+        """Keep a per-epoch series (a training loss) for the HTML feedback's plot: at most
+        1000 finite floats under ``label``; anything else is not kept."""
+
+        def record(label: str, values: object) -> None:
+            with contextlib.suppress(TypeError, KeyError, IndexError, ValueError):
+                series = [float(x) for x in values][:1000]
+                if all(math.isfinite(x) for x in series):
+                    self.curves[label] = series
+
+        return record
 
     @pytest.fixture(scope="session")
     def seed_for(self) -> Callable[[str], int]:
@@ -112,14 +105,13 @@ class GradingPlugin:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             marker = item.get_closest_marker("graded")
-            if marker is None or not marker.args or marker.args[0] not in FUNCTIONS:
+            if marker is None or not marker.args or marker.args[0] not in self._config.functions:
                 raise pytest.UsageError(f"{item.nodeid} lacks @pytest.mark.graded(function)")
 
     def _proxies(self) -> list[StudentProxy]:
         return [self._student, self._student.substituted]
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        self._item = item
         for proxy in self._proxies():
             proxy.last_call = CallRecord()
 

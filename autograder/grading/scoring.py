@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from autograder.config import FUNCTIONS, Config
+from autograder.config import Config
 from autograder.grading.pytest_plugin import Outcome
 
 
@@ -19,7 +19,7 @@ class ScoredTest:
 
 def score_tests(outcomes: list[Outcome], config: Config) -> list[ScoredTest]:
     """Give each test its share of its function's points; passed tests earn their share."""
-    totals = {f: sum(o.weight for o in outcomes if o.function == f) for f in FUNCTIONS}
+    totals = {f: sum(o.weight for o in outcomes if o.function == f) for f in config.functions}
     scored = []
     for outcome in outcomes:
         total = totals[outcome.function]
@@ -28,7 +28,7 @@ def score_tests(outcomes: list[Outcome], config: Config) -> list[ScoredTest]:
     return scored
 
 
-def per_function(scored: list[ScoredTest]) -> dict[str, float]:
+def per_function(scored: list[ScoredTest], functions: tuple[str, ...]) -> dict[str, float]:
     """Points earned per function, rounded to 2 decimals."""
     return {f: round(sum(s.points for s in scored if s.outcome.function == f), 2)
-            for f in FUNCTIONS}
+            for f in functions}

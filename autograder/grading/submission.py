@@ -2,8 +2,8 @@
 
 Each ``.py`` or ``.ipynb`` file, or sub-folder, of a submissions folder is one student,
 named by the file stem or folder name. Staging copies what the worker may see into a
-fresh folder: the student's code as ``regularization.py`` (notebooks reduced to their
-definitions), the student helpers, and the worker's own files. Problems that make a
+fresh folder: the student's code as the assignment's module file (notebooks reduced to
+their definitions), the student helpers, and the worker's own files. Problems that make a
 submission unusable are found here, in the trusted process, without running it.
 """
 
@@ -19,13 +19,13 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.assignment import Assignment
 from autograder.grading import notebook
-from autograder.paths import HELPERS_FILE, SANDBOX_DIR
+from autograder.paths import SANDBOX_DIR
 from autograder.platforms import nbgrader
 from autograder.reports.documents import BATCH_FILES
 from autograder.sandbox.launch import Stage
 
-MODULE_FILE = "regularization.py"
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 MAX_FOLDER_BYTES = 20 * 1024 * 1024
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
@@ -132,10 +132,15 @@ def discover(folder: Path) -> list[tuple[str, Path]]:
     return survey(folder).submissions
 
 
-def _decode_python(raw: bytes, label: str) -> str:
+_COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def _decode_python(raw: bytes, label: str, assignment: Assignment) -> str:
     if not raw.strip():
-        raise UnusableSubmission(f"{label} is empty. Submit your regularization.py with the "
-                                 "three functions filled in.")
+        count = len(assignment.functions)
+        raise UnusableSubmission(
+            f"{label} is empty. Submit your {assignment.module_file} with the "
+            f"{_COUNTS[count] if count < len(_COUNTS) else count} functions filled in.")
     if b"\x00" in raw:
         raise UnusableSubmission(f"{label} is not a text file (it contains binary data). "
                                  "Submit the .py file itself, not a compressed or compiled file.")
@@ -199,32 +204,33 @@ def _read_limited(path: Path, label: str) -> bytes:
     return raw
 
 
-def _module_source(path: Path, label: str) -> tuple[str, list[str]]:
+def _module_source(path: Path, label: str, assignment: Assignment) -> tuple[str, list[str]]:
     raw = _read_limited(path, label)
     if path.suffix == ".ipynb":
         if not raw.strip():
             raise UnusableSubmission(f"{label} is empty. Save your notebook and submit again.")
         try:
-            extracted = notebook.extract(raw)
+            extracted = notebook.extract(raw, notebook.released_cells(assignment.notebook))
         except notebook.NotebookError as error:
             raise UnusableSubmission(f"{label}: {error}.") from None
         source, notes = extracted.source, extracted.skipped
     else:
-        source, notes = _decode_python(raw, label), []
+        source, notes = _decode_python(raw, label, assignment), []
     _check_syntax(source, label)
     return source, notes
 
 
-def _find_module(folder: Path, shown: str) -> Path:
-    candidates = [folder / f"regularization{suffix}" for suffix in _SUFFIXES]
+def _find_module(folder: Path, shown: str, assignment: Assignment) -> Path:
+    py, ipynb = assignment.submission_names
+    candidates = [folder / py, folder / ipynb]
     present = [c for c in candidates if c.is_file() and not c.is_symlink()]
     if len(present) == 2:
         raise UnusableSubmission(
-            f"folder {shown} holds both regularization.py and regularization.ipynb; "
+            f"folder {shown} holds both {py} and {ipynb}; "
             "keep only the one you want graded.")
     if not present:
         raise UnusableSubmission(
-            f"folder {shown} has no regularization.py or regularization.ipynb. Put your "
+            f"folder {shown} has no {py} or {ipynb}. Put your "
             "solution in a file with that name.")
     return present[0]
 
@@ -250,7 +256,7 @@ def _copy_folder(source: Path, target: Path, notes: list[str]) -> None:
         shutil.copyfile(path, target / relative)
 
 
-def _make_stage(workdir: Path) -> Stage:
+def _make_stage(workdir: Path, helpers: tuple[Path, ...]) -> Stage:
     stage = Stage(runtime=workdir / "runtime", substitute_runtime=workdir / "runtime_sub",
                   lib=workdir / "lib", submission=workdir / "submission",
                   scratch=workdir / "scratch")
@@ -260,9 +266,10 @@ def _make_stage(workdir: Path) -> Stage:
     for runtime, files in ((stage.runtime, ("worker.py", "protocol.py")),
                            (stage.substitute_runtime,
                             ("worker.py", "protocol.py", "substitution.py"))):
-        for name in files:  # known_good.py travels by pipe only
+        for name in files:  # the known-good source travels by pipe only
             shutil.copyfile(SANDBOX_DIR / name, runtime / name)
-    shutil.copyfile(HELPERS_FILE, stage.lib / HELPERS_FILE.name)
+    for helper in helpers:
+        shutil.copyfile(helper, stage.lib / helper.name)
     return stage
 
 
@@ -273,23 +280,23 @@ def _open_permissions(workdir: Path) -> None:
     (workdir / "scratch").chmod(0o777)
 
 
-def stage(name: str, path: Path, workdir: Path) -> StagedSubmission:
-    """Stage the submission at ``path`` in the empty folder ``workdir``."""
-    staged_stage = _make_stage(workdir)
+def stage(name: str, path: Path, workdir: Path, assignment: Assignment) -> StagedSubmission:
+    """Stage the submission at ``path`` in the empty folder ``workdir`` for ``assignment``."""
+    staged_stage = _make_stage(workdir, assignment.helpers)
     notes: list[str] = []
     if path.is_dir():
         kind = "folder"
         _copy_folder(path, staged_stage.submission, notes)
-        module_path = _find_module(staged_stage.submission, path.name)
+        module_path = _find_module(staged_stage.submission, path.name, assignment)
         label = f"{path.name}/{module_path.name}"
     else:
         kind = path.suffix.lstrip(".")
         module_path = path
         label = path.name
-    source, skipped = _module_source(module_path, label)
+    source, skipped = _module_source(module_path, label, assignment)
     notes += skipped
     if kind == "folder" and module_path.suffix == ".ipynb":
         module_path.unlink()
-    (staged_stage.submission / MODULE_FILE).write_text(source, encoding="utf-8")
+    (staged_stage.submission / assignment.module_file).write_text(source, encoding="utf-8")
     _open_permissions(workdir)
     return StagedSubmission(name=name, kind=kind, stage=staged_stage, notes=notes)

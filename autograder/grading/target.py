@@ -1,7 +1,7 @@
 """What ``autograder check`` checks: the submission the student means.
 
-With no path, it is ``regularization.py`` or ``regularization.ipynb`` in the current
-folder; when there is neither, the student is told what to pass instead (the kit's own
+With no path, it is the assignment's module file (``MODULE.py`` or ``MODULE.ipynb``) in the
+current folder; when there is neither, the student is told what to pass instead (the kit's own
 stub is never checked by accident). A single file that imports modules of its own from
 its folder (``import mymath`` next to ``mymath.py``) is checked together with them, as a
 folder submission holding the file and those modules.
@@ -14,34 +14,33 @@ import json
 import shutil
 from pathlib import Path
 
+from autograder.assignment import Assignment
 from autograder.selfcheck.notebook_source import code_cells
-
-SUBMISSION_NAMES = ("regularization.py", "regularization.ipynb")
-SHIPPED_MODULES = {"nn_helpers"}  # the grader provides its own copy
 
 
 class NoSubmission(ValueError):
     """No submission where the student pointed (or in the current folder)."""
 
 
-def resolve(argument: str | None, cwd: Path) -> Path:
+def resolve(argument: str | None, cwd: Path, assignment: Assignment) -> Path:
     """The file or folder to check, from the command line's optional path."""
+    py, ipynb = assignment.submission_names
     if argument:
         path = Path(argument)
         if not path.exists():
-            raise NoSubmission(f"{path} does not exist; give the path of your regularization.py "
-                               "or regularization.ipynb, or of the folder that holds it.")
+            raise NoSubmission(f"{path} does not exist; give the path of your {py} "
+                               f"or {ipynb}, or of the folder that holds it.")
         return path
-    found = [cwd / name for name in SUBMISSION_NAMES if (cwd / name).is_file()]
+    found = [cwd / name for name in (py, ipynb) if (cwd / name).is_file()]
     if len(found) == 1:
         return found[0]
     if found:
-        raise NoSubmission(f"{cwd} holds both regularization.py and regularization.ipynb; say "
-                           "which one to check, e.g. `autograder check regularization.ipynb`.")
+        raise NoSubmission(f"{cwd} holds both {py} and {ipynb}; say "
+                           f"which one to check, e.g. `autograder check {ipynb}`.")
     raise NoSubmission(
-        f"there is no regularization.py or regularization.ipynb in this folder ({cwd}). Run "
+        f"there is no {py} or {ipynb} in this folder ({cwd}). Run "
         "the command in the folder of your work, or give its path: `autograder check "
-        "path/to/regularization.py` (or .ipynb, or the folder).")
+        f"path/to/{py}` (or .ipynb, or the folder).")
 
 
 def _imported_names(source: str) -> set[str]:
@@ -72,12 +71,13 @@ def _source_of(path: Path) -> str:
     return "\n".join(lines)
 
 
-def sibling_modules(path: Path) -> list[Path]:
-    """The modules and packages next to ``path`` that it imports, directly or through them."""
+def sibling_modules(path: Path, shipped: set[str]) -> list[Path]:
+    """The modules and packages next to ``path`` that it imports, directly or through them,
+    except the ``shipped`` helper modules (the grader provides its own copy)."""
     folder, found, pending = path.parent, [], [path]
     while pending:
         current = pending.pop()
-        for name in sorted(_imported_names(_source_of(current)) - SHIPPED_MODULES):
+        for name in sorted(_imported_names(_source_of(current)) - shipped):
             for candidate in (folder / f"{name}.py", folder / name):
                 usable = candidate.is_file() or (candidate / "__init__.py").is_file()
                 if usable and candidate != path and candidate not in found \
@@ -88,17 +88,17 @@ def sibling_modules(path: Path) -> list[Path]:
     return found
 
 
-def with_siblings(path: Path, workdir: Path) -> Path:
-    """``path`` itself, or a folder in ``workdir`` holding it (as regularization.py/.ipynb)
-    and the sibling modules it imports, when there are any."""
+def with_siblings(path: Path, workdir: Path, assignment: Assignment) -> Path:
+    """``path`` itself, or a folder in ``workdir`` holding it (as the assignment's module
+    file) and the sibling modules it imports, when there are any."""
     if path.is_dir():
         return path
-    siblings = sibling_modules(path)
+    siblings = sibling_modules(path, {helper.stem for helper in assignment.helpers})
     if not siblings:
         return path
     folder = workdir / path.parent.resolve().name
     folder.mkdir(parents=True)
-    shutil.copyfile(path, folder / f"regularization{path.suffix}")
+    shutil.copyfile(path, folder / f"{assignment.module}{path.suffix}")
     for sibling in siblings:
         if sibling.is_dir():
             shutil.copytree(sibling, folder / sibling.name, symlinks=False,

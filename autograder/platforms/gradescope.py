@@ -7,7 +7,7 @@ upload in ``/autograder/submission``; the grade is read from
 ``/autograder``), so the same scripts run on a fake tree in the kit's own tests.
 
 Inside, one upload is one student: the file that holds the solution is found whatever
-its name (``Regularization (1).ipynb``, a nested folder), graded under the name the
+its name (``Homework (1).ipynb``, a nested folder), graded under the name the
 engine expects, and the files beside it are graded with it as helpers. The public suite
 runs first (0 points, shown at once, so a student sees that the upload works), then the
 hidden suite gives the points. ``results.json`` is written whatever happens.
@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import config as config_module
-from autograder import data
-from autograder.config import FUNCTIONS, Config, ConfigError
-from autograder.paths import HIDDEN_SUITE, PROJECT_DIR, PUBLIC_SUITE
+from autograder.assignment import Assignment
+from autograder.config import Config, ConfigError
+from autograder.paths import PROJECT_DIR
 from autograder.reports import documents as reports
 from autograder.sandbox import launch as sandbox
 
@@ -42,8 +42,6 @@ VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 KIT_PARTS = ("autograder", "assignments", "reference", "tests/public", "tests/hidden",
              "calibration", "pyproject.toml", "README.md", "LICENSE")
 _SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints", "__MACOSX", ".git"}
-_SOLUTION_STEM = re.compile(r"regulari[sz]ation", re.IGNORECASE)
-_CONTRACT_DEF = re.compile(r"def\s+(" + "|".join(FUNCTIONS) + r")\s*\(")
 _RESERVE_S = 25.0  # starting a grading process, loading pytest, writing the results
 _PUBLIC_SHARE = 0.2  # at most this share of the time budget goes to the public suite
 _ZIP_DATE = (2020, 1, 1, 0, 0, 0)
@@ -91,8 +89,8 @@ def settings(config: Config) -> Settings:
 
 SETUP_SH = r"""#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image: it installs
-# bubblewrap (the sandbox) and the regularization kit in a virtual environment, then
-# checks and caches the MNIST subset so that grading never needs the network.
+# bubblewrap (the sandbox) and the kit in a virtual environment, then checks and
+# caches the assignment's data set so that grading never needs the network.
 set -euo pipefail
 SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "${REGKIT_NO_APT:-}" ]
@@ -127,7 +125,7 @@ if [ ! -s "$RESULTS" ]; then
     else
         why="the grader stopped with exit status $status"
     fi
-    advice="Check that you uploaded regularization.py or regularization.ipynb and that it"
+    advice="Check that you uploaded @SOLUTION@ and that it"
     advice="$advice does not loop without end when imported, then submit again. If this"
     advice="$advice message comes back, tell the course staff."
     printf '{"score": 0.0, "execution_time": %d, "output": "%s", %s}\n' "$SECONDS" \
@@ -166,7 +164,9 @@ def build(target: Path, config: Config) -> list[str]:
     with zipfile.ZipFile(target, "w") as archive:
         _add(archive, "setup.sh", SETUP_SH.encode(), 0o755)
         _add(archive, "run_autograder",
-             RUN_AUTOGRADER.replace("@HARD_LIMIT@", str(hard_limit)).encode(), 0o755)
+             RUN_AUTOGRADER.replace("@HARD_LIMIT@", str(hard_limit)).replace(
+                 "@SOLUTION@", " or ".join(config.assignment.submission_names)).encode(),
+             0o755)
         for file in _kit_files():
             _add(archive, f"kit/{file.relative_to(PROJECT_DIR).as_posix()}", file.read_bytes(),
                  0o644)
@@ -192,43 +192,55 @@ def _uploaded(folder: Path) -> list[Path]:
                   and not p.name.startswith("."))
 
 
-def _contract_functions(path: Path) -> int:
+def _contract_functions(path: Path, assignment: Assignment) -> int:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return 0
-    return len(set(_CONTRACT_DEF.findall(text)))
+    defined = re.compile(r"def\s+(" + "|".join(assignment.functions) + r")\s*\(")
+    return len(set(defined.findall(text)))
 
 
-def find_solution(folder: Path) -> tuple[Path, list[str]]:
-    """The uploaded file to grade as ``regularization``, and notes on what else came.
+def _either(names: tuple[str, ...], word: str) -> str:
+    return ", ".join(names[:-1]) + f" {word} {names[-1]}" if len(names) > 1 else names[0]
 
-    Preference: a file named like the assignment (``Regularization (1).ipynb``,
-    ``hw_regularization.py``), then the file defining most of the contract's functions;
-    among equals the shallowest, then ``.py`` before ``.ipynb``.
+
+def find_solution(folder: Path, assignment: Assignment) -> tuple[Path, list[str]]:
+    """The uploaded file to grade as the assignment's module, and notes on what else came.
+
+    Preference: a file named like the assignment (its module name, or the declaration's
+    ``UPLOAD_STEM`` pattern: ``Homework (1).ipynb``, ``hw_homework.py``), then the file
+    defining most of the contract's functions; among equals the shallowest, then ``.py``
+    before ``.ipynb``.
     """
+    stem = re.compile(getattr(assignment.declaration, "UPLOAD_STEM", re.escape(assignment.module)),
+                      re.IGNORECASE)
+    helpers = {helper.name for helper in assignment.helpers}
+    py, ipynb = assignment.submission_names
     files = _uploaded(folder)
-    code = [p for p in files if p.suffix.lower() in (".py", ".ipynb")
-            and p.name != "nn_helpers.py"]
+    code = [p for p in files if p.suffix.lower() in (".py", ".ipynb") and p.name not in helpers]
+    count = len(assignment.functions)
     if not code:
         shown = ", ".join(p.relative_to(folder).as_posix() for p in files[:10]) or "nothing"
         raise UploadProblem(
             f"Your upload holds {shown}: no .py or .ipynb file to grade. Upload "
-            "regularization.py or regularization.ipynb with the three functions.")
+            f"{py} or {ipynb} with the "
+            f"{('one', 'two', 'three')[count - 1] if count <= 3 else count} functions.")
 
     def rank(path: Path) -> tuple:
-        named = bool(_SOLUTION_STEM.search(path.stem))
-        return (not named, -_contract_functions(path), len(path.relative_to(folder).parts),
-                path.suffix.lower() != ".py", path.as_posix())
+        named = bool(stem.search(path.stem))
+        return (not named, -_contract_functions(path, assignment),
+                len(path.relative_to(folder).parts), path.suffix.lower() != ".py",
+                path.as_posix())
 
     chosen = min(code, key=rank)
-    if not _SOLUTION_STEM.search(chosen.stem) and not _contract_functions(chosen):
+    if not stem.search(chosen.stem) and not _contract_functions(chosen, assignment):
         raise UploadProblem(
             "None of the uploaded files (" + ", ".join(p.name for p in code[:10]) + ") "
-            "defines l2_regularization, dropout or train_mlp. Upload regularization.py or "
-            "regularization.ipynb with your solution.")
+            f"defines {_either(assignment.functions, 'or')}. Upload {py} or "
+            f"{ipynb} with your solution.")
     notes = []
-    if chosen.name not in ("regularization.py", "regularization.ipynb"):
+    if chosen.name not in (py, ipynb):
         notes.append(f"Graded {chosen.relative_to(folder).as_posix()} as your solution.")
     return chosen, notes
 
@@ -250,16 +262,16 @@ class Prepared:
         return text.replace(f'File "{self.staged}"', f'File "{own}"')
 
 
-def prepare(upload: Path, target: Path) -> Prepared:
-    """Copy the solution as ``target/regularization.<ext>`` with the files beside it."""
-    chosen, notes = find_solution(upload)
+def prepare(upload: Path, target: Path, assignment: Assignment) -> Prepared:
+    """Copy the solution as ``target/MODULE.<ext>`` with the files beside it."""
+    chosen, notes = find_solution(upload, assignment)
     base = chosen.parent
     target.mkdir(parents=True)
-    solution_names = ("regularization.py", "regularization.ipynb")
+    solution_names = assignment.submission_names
     for file in _uploaded(base):
         relative = file.relative_to(base)
         if file == chosen:
-            destination = target / f"regularization{chosen.suffix.lower()}"
+            destination = target / f"{assignment.module}{chosen.suffix.lower()}"
         elif relative.as_posix() in solution_names:
             notes.append(f"{relative.as_posix()} was also uploaded and not graded; "
                          f"{chosen.name} was.")
@@ -274,7 +286,7 @@ def prepare(upload: Path, target: Path) -> Prepared:
         notes.append("Not graded (outside the solution's folder): "
                      + ", ".join(p.relative_to(upload).as_posix() for p in outside[:10]))
     return Prepared(target, chosen.relative_to(upload).as_posix(),
-                    f"regularization{chosen.suffix.lower()}", notes)
+                    f"{assignment.module}{chosen.suffix.lower()}", notes)
 
 
 # --- Running in the container ---------------------------------------------------------------
@@ -308,14 +320,14 @@ def _timed_config(config: Config, seconds: float, folder: Path) -> Path:
 
 
 def _grade_suite(solution: Path, suite: Path, seed: int, seconds: float, config: Config,
-                 mode: str, mnist: Path, work: Path) -> dict:
+                 mode: str, data: Path | None, work: Path) -> dict:
     """Grade ``solution`` with one suite in a fresh process; its results document."""
     out = work / f"out-{suite.name}"
     config_path = _timed_config(config, seconds - _RESERVE_S, work / suite.name)
     command = [sys.executable, "-m", "autograder.grading", "--name", "submission",
                "--path", str(solution), "--suite", str(suite), "--out", str(out),
                "--config", str(config_path), "--isolation", mode, "--seed", str(seed),
-               "--slot", "0", "--mnist", str(mnist)]
+               "--slot", "0", "--data", str(data or "")]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=seconds,
                               check=False)
@@ -333,7 +345,7 @@ def _grade_suite(solution: Path, suite: Path, seed: int, seconds: float, config:
 def _tests(document: dict, config: Config, visibility: str, counted: bool) -> list[dict]:
     """Gradescope test entries; points shared so that each function adds up exactly."""
     tests = [dict(t) for t in document["tests"]]
-    for function in FUNCTIONS:
+    for function in config.functions:
         mine = [t for t in tests if t["tags"] == [function]]
         worth = apportion([t["max_score"] for t in mine],
                           config.POINTS[function] if counted else 0.0)
@@ -378,22 +390,24 @@ def _grade_upload(root: Path, config: Config, chosen: Settings, deadline: float)
     with tempfile.TemporaryDirectory(prefix="regkit-gradescope-") as scratch:
         work = Path(scratch)
         try:
-            upload = prepare(root / "submission", work / "submission")
+            upload = prepare(root / "submission", work / "submission", config.assignment)
         except UploadProblem as problem:
             return failure(str(problem))
         solution = upload.folder
         mode = sandbox.isolation()
-        mnist = work / "mnist_split.npz"
-        data.save(data.load_split(config), mnist)
+        assignment = config.assignment
+        data = work / "data.npz" if assignment.has_data else None
+        if data is not None:
+            assignment.hook("save_data")(assignment.load_data(config), data)
         public_seconds = min(_PUBLIC_SHARE * chosen.budget_s, deadline - time.monotonic())
         try:
-            public = _grade_suite(solution, PUBLIC_SUITE, config.PUBLIC_SEED, public_seconds,
-                                  config, mode, mnist, work)
+            public = _grade_suite(solution, assignment.public_suite, config.PUBLIC_SEED,
+                                  public_seconds, config, mode, data, work)
         except RuntimeError as problem:
             public = None
             upload.notes.append(f"The public checks were skipped: {problem}.")
-        hidden = _grade_suite(solution, HIDDEN_SUITE, config.HIDDEN_SEED,
-                              deadline - time.monotonic(), config, mode, mnist, work)
+        hidden = _grade_suite(solution, assignment.hidden_suite, config.HIDDEN_SEED,
+                              deadline - time.monotonic(), config, mode, data, work)
         return results(public, hidden, config, chosen, upload)
 
 
@@ -421,11 +435,13 @@ def run(root: Path, config_path: str | None = None) -> int:
 
 
 def warm(config_path: str | None = None) -> int:
-    """Check and cache the pinned MNIST subset (run by setup.sh when the image is built)."""
+    """Check and cache the assignment's data set (run by setup.sh when the image is built)."""
     config = config_module.load(config_path)
     settings(config)
-    data.load_split(config)
-    print(f"MNIST subset checked and cached; isolation here: {sandbox.isolation()}")
+    if config.assignment.has_data:
+        config.assignment.load_data(config)
+    print(f"data of {config.assignment.name} checked and cached; isolation here: "
+          f"{sandbox.isolation()}")
     return 0
 
 
@@ -473,6 +489,6 @@ def register(commands: argparse._SubParsersAction) -> None:
                             help=f"the autograder root (default: ${ROOT_VARIABLE} or "
                                  f"{DEFAULT_ROOT})")
     run_parser.set_defaults(run=_run_command)
-    warm_parser = actions.add_parser("warm", help="check and cache the MNIST data "
+    warm_parser = actions.add_parser("warm", help="check and cache the assignment's data "
                                      "(inside Gradescope's setup)")
     warm_parser.set_defaults(run=lambda args: warm(args.config))

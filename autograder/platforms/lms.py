@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder import config as config_module
 from autograder.reports import documents as reports
 
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -140,7 +141,8 @@ def _export_canvas(args: argparse.Namespace) -> int:
     if not target.parent.is_dir():
         raise ExportProblem(f"--out {target}: folder {target.parent} does not exist.")
     joined = join(Path(args.gradebook), Path(args.roster), args.key)
-    reports.write_atomically(target, canvas_csv(joined, args.assignment))
+    column = args.assignment or config_module.load(args.config).assignment.name.capitalize()
+    reports.write_atomically(target, canvas_csv(joined, column))
     print(f"wrote {target}: {len(joined.rows)} roster students, "
           f"{len(joined.rows) - len(joined.not_graded)} with a score", file=sys.stderr)
     if joined.not_graded:
@@ -172,7 +174,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     canvas.add_argument("--key", default="SIS Login ID",
                         help="roster column that holds the names the submissions were graded "
                              "under (default: SIS Login ID)")
-    canvas.add_argument("--assignment", default="Regularization",
+    canvas.add_argument("--assignment", default=None,
                         help="the assignment column; use Canvas's 'Name (id)' to update an "
-                             "existing assignment (default: Regularization)")
+                             "existing assignment (default: the assignment's name, "
+                             "capitalised)")
     canvas.set_defaults(run=_export_canvas)

@@ -23,7 +23,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.paths import HELPERS_FILE, NOTEBOOK_FILE, REFERENCE_FILE
+from assignments.regularization.assignment import NN_HELPERS as HELPERS_FILE
+from assignments.regularization.assignment import NOTEBOOK as NOTEBOOK_FILE
+from assignments.regularization.assignment import REFERENCE as REFERENCE_FILE
 from autograder.reports import documents as reports
 
 ASSIGNMENT = "regularization"

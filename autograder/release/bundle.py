@@ -21,17 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assignments.regularization.assignment import HERE as ASSIGNMENT_DIR
+from assignments.regularization.assignment import NN_HELPERS as HELPERS_FILE
+from assignments.regularization.assignment import NOTEBOOK as NOTEBOOK_FILE
+from assignments.regularization.assignment import PUBLIC_SUITE
+from assignments.regularization.assignment import REFERENCE as REFERENCE_FILE
+from assignments.regularization.assignment import STUB as STUB_FILE
+from assignments.regularization.grader import expectations
 from autograder import stubgen
-from autograder.paths import (
-    ASSIGNMENT_DIR,
-    HELPERS_FILE,
-    NOTEBOOK_FILE,
-    PACKAGE_DIR,
-    PUBLIC_SUITE,
-    REFERENCE_FILE,
-    STUB_FILE,
-)
-from autograder.release import expectations, leakcheck
+from autograder.paths import PACKAGE_DIR
+from autograder.release import leakcheck
 from autograder.selfcheck import datafile
 from autograder.selfcheck.notebook_source import code_cells, fingerprint
 

@@ -35,8 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
+from assignments.regularization.assignment import HIDDEN_SUITE
+from assignments.regularization.assignment import REFERENCE as REFERENCE_FILE
 from autograder import config as config_module
-from autograder.paths import HIDDEN_SUITE, REFERENCE_FILE
 from autograder.selfcheck.notebook_source import code_cells
 
 TEXT_SUFFIXES = (".py", ".md", ".txt")

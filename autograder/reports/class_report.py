@@ -20,7 +20,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.config import FUNCTIONS
 from autograder.reports import documents as reports
 
 REPORT_FILE = reports.REPORT_FILE
@@ -33,6 +32,7 @@ class ClassData:
     """What the overview needs, read from a run's output folder."""
 
     results: dict[str, dict]
+    functions: tuple[str, ...]
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -56,7 +56,7 @@ class ClassData:
                     for r in self.results.values()), default=0.0)
 
 
-def load(out: Path, students: list[str]) -> ClassData:
+def load(out: Path, students: list[str], functions: tuple[str, ...]) -> ClassData:
     """Read the results and timings of ``students`` from ``out``."""
     results = {s: r for s in sorted(students) if (r := reports.read_results(out / s))}
     seconds: dict[str, float] = {}
@@ -66,7 +66,7 @@ def load(out: Path, students: list[str]) -> ClassData:
             for row in csv.DictReader(handle):
                 if row.get("student") in results:
                     seconds[row["student"]] = float(row["seconds"])
-    return ClassData(results, seconds)
+    return ClassData(results, functions, seconds)
 
 
 def pass_rates(data: ClassData) -> list[tuple[str, int, int]]:
@@ -112,7 +112,7 @@ def summary(data: ClassData, slowest: int = 3) -> str:
         return "no student was graded"
     lines = [f"graded {len(data.results)} student(s); {len(data.errors)} with a problem "
              "in the submission (see report.html)"]
-    for function in (None, *FUNCTIONS):
+    for function in (None, *data.functions):
         values = data.scores(function)
         lines.append(f"  {function or 'total':<18} mean {statistics.fmean(values):6.2f}  "
                      f"median {statistics.median(values):6.2f}  of "
@@ -139,8 +139,9 @@ def _figures(data: ClassData) -> dict[str, str]:
     from matplotlib import pyplot as plt
 
     images = {}
-    figure, axes = plt.subplots(1, 4, figsize=(14, 3))
-    for axis, function in zip(axes, (None, *FUNCTIONS), strict=True):
+    columns = (None, *data.functions)
+    figure, axes = plt.subplots(1, len(columns), figsize=(3.5 * len(columns), 3), squeeze=False)
+    for axis, function in zip(axes[0], columns, strict=True):
         top = data.maximum(function) or 1.0
         axis.hist(data.scores(function), bins=10, range=(0, top), color="#4477aa",
                   edgecolor="white")
@@ -216,9 +217,9 @@ def page(data: ClassData) -> str:
     return "\n".join(parts)
 
 
-def write(out: Path, students: list[str]) -> tuple[Path, str]:
+def write(out: Path, students: list[str], functions: tuple[str, ...]) -> tuple[Path, str]:
     """Write ``out/report.html``; return its path and the stderr summary."""
-    data = load(out, students)
+    data = load(out, students, functions)
     path = out / REPORT_FILE
     reports.write_atomically(path, page(data))
     return path, summary(data)

@@ -16,12 +16,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from autograder.config import FUNCTIONS
-
-if TYPE_CHECKING:
-    from autograder.grading.grade import GradeResult
+from typing import Any, Protocol
 
 RESULTS_FILE = "results.json"
 FEEDBACK_FILE = "feedback.md"
@@ -31,8 +26,30 @@ TIMINGS_FILE = "timings.csv"
 TESTS_FILE = "tests.csv"
 REPORT_FILE = "report.html"
 BATCH_FILES = (GRADEBOOK_FILE, TIMINGS_FILE, TESTS_FILE, REPORT_FILE)
-GRADEBOOK_HEADER = ["student", "score", "max_score", *FUNCTIONS, "isolation", "kind", "error"]
 MAX_TEXT = 4000
+
+
+class GradeResult(Protocol):
+    """What the reports read of one graded submission
+    (:class:`autograder.grading.grade.GradeResult` has it; reports never import grading)."""
+
+    student: str
+    kind: str
+    isolation: str
+    max_score: float
+    tests: list[Any]
+    error: str
+    notes: list[str]
+    output: str
+    curves: dict[str, list[float]]
+    curves_key: str
+    functions: tuple[str, ...]
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def per_function(self) -> dict[str, float]: ...
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -101,7 +118,7 @@ def results_json(result: GradeResult, fingerprint: str) -> dict:
             "notes": result.notes[:200],
             "grader_errors": sum(1 for t in result.tests if t.outcome.grader_error),
             "fingerprint": fingerprint,
-            "mnist_loss": result.mnist_loss,
+            **({result.curves_key: result.curves} if result.curves_key else {}),
         },
     }
 
@@ -114,7 +131,7 @@ def feedback_markdown(result: GradeResult) -> str:
         lines += ["## Problem with the submission", "", *_fenced(_clip(result.error)), ""]
     if result.tests:
         lines += ["| function | points | tests passed |", "|---|---|---|"]
-        for function in FUNCTIONS:
+        for function in result.functions:
             tests = [t for t in result.tests if t.outcome.function == function]
             worth = sum(t.max_points for t in tests)
             passed = sum(t.outcome.passed for t in tests)
@@ -170,24 +187,29 @@ def read_results(folder: Path) -> dict | None:
         return None
 
 
-def gradebook_row(results: dict) -> list:
+def gradebook_header(functions: tuple[str, ...]) -> list[str]:
+    """The gradebook's columns: one per graded function between the totals and the rest."""
+    return ["student", "score", "max_score", *functions, "isolation", "kind", "error"]
+
+
+def gradebook_row(results: dict, functions: tuple[str, ...]) -> list:
     """One gradebook row from a results document."""
     extra = results["extra_data"]
     error = " ".join(extra["error"].split())
     return [extra["student"], f"{results['score']:g}", f"{extra['max_score']:g}",
-            *(f"{extra['per_function'][f]:g}" for f in FUNCTIONS),
+            *(f"{extra['per_function'][f]:g}" for f in functions),
             extra["isolation"], extra["kind"], error[:300]]
 
 
-def write_gradebook(out: Path, students: list[str]) -> Path:
+def write_gradebook(out: Path, students: list[str], functions: tuple[str, ...]) -> Path:
     """Write ``gradebook.csv`` for ``students`` (sorted) from their results documents."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(GRADEBOOK_HEADER)
+    writer.writerow(gradebook_header(functions))
     for student in sorted(students):
         results = read_results(out / student)
         if results is not None:
-            writer.writerow(gradebook_row(results))
+            writer.writerow(gradebook_row(results, functions))
     path = out / GRADEBOOK_FILE
     write_atomically(path, buffer.getvalue())
     return path

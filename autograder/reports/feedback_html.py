@@ -2,9 +2,9 @@
 self-contained page, for an LMS or nbgrader's feedback folder.
 
 It is rendered from the student's ``results.json``, with every piece of text escaped (a
-student's printed output or file name can hold markup). When the hidden suite trained the
-student's ``train_mlp`` on MNIST, the page plots their loss per epoch against the band
-that correct training loops stay in (``calibration/mnist_loss_band.json``).
+student's printed output or file name can hold markup). When the assignment declares
+training curves (:class:`autograder.assignment.Curves`) and the hidden suite recorded the
+student's, the page plots them per epoch against the band correct solutions stay in.
 """
 
 from __future__ import annotations
@@ -15,12 +15,10 @@ import io
 import json
 from pathlib import Path
 
-from autograder.config import FUNCTIONS
-from autograder.paths import PROJECT_DIR
+from autograder.assignment import Assignment, Curves
 from autograder.reports import documents as reports
 
 FEEDBACK_HTML = "feedback.html"
-LOSS_BAND_FILE = PROJECT_DIR / "calibration" / "mnist_loss_band.json"
 _STYLE = """body{font-family:sans-serif;margin:2em;max-width:900px;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
 th{background:#eee}pre{background:#f6f6f6;padding:8px;white-space:pre-wrap}
@@ -41,15 +39,15 @@ def grouped_failures(tests: list[dict]) -> list[tuple[str, str, list[dict]]]:
     return [(f, message, members) for (f, message), members in groups.items()]
 
 
-def loss_band() -> dict | None:
-    """The per-epoch loss band of correct training on MNIST, if calibrated."""
+def band(curves: Curves) -> dict | None:
+    """The per-epoch range correct solutions stay in, if calibrated."""
     try:
-        return json.loads(LOSS_BAND_FILE.read_text(encoding="utf-8"))
+        return json.loads(curves.band.read_text(encoding="utf-8")) if curves.band else None
     except (OSError, ValueError):
         return None
 
 
-def _curves_png(curves: dict[str, list[float]], band: dict | None) -> str:
+def _curves_png(declared: Curves, curves: dict[str, list[float]], band: dict | None) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -62,8 +60,8 @@ def _curves_png(curves: dict[str, list[float]], band: dict | None) -> str:
         if expected and len(expected["low"]) == len(losses):
             axis.fill_between(epochs, expected["low"], expected["high"], color="#bbccee",
                               label="correct training (range)")
-        axis.plot(epochs, losses, marker="o", color="#cc3311", label="your train_mlp")
-        axis.set_title(f"MNIST training loss ({label})")
+        axis.plot(epochs, losses, marker="o", color="#cc3311", label=declared.series)
+        axis.set_title(f"{declared.plot_title} ({label})")
         axis.set_xlabel("epoch")
         axis.set_ylabel("loss")
         axis.legend(fontsize=8)
@@ -73,7 +71,7 @@ def _curves_png(curves: dict[str, list[float]], band: dict | None) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def page(results: dict) -> str:
+def page(results: dict, assignment: Assignment) -> str:
     """The feedback page of one student from their results document."""
     extra = results["extra_data"]
     tests = results["tests"]
@@ -85,7 +83,7 @@ def page(results: dict) -> str:
         parts += ["<h2>Problem with the submission</h2>", f"<pre>{_e(extra['error'])}</pre>"]
     if tests:
         rows = []
-        for function in FUNCTIONS:
+        for function in assignment.functions:
             mine = [t for t in tests if t.get("tags") == [function]]
             worth = sum(t["max_score"] for t in mine)
             passed = sum(t["status"] == "passed" for t in mine)
@@ -94,14 +92,12 @@ def page(results: dict) -> str:
                         f"<td>{passed} / {len(mine)}</td></tr>")
         parts.append("<table><tr><th>function</th><th>points</th><th>tests passed</th></tr>"
                      + "".join(rows) + "</table>")
-    curves = extra.get("mnist_loss") or {}
+    declared = assignment.curves
+    curves = (extra.get(declared.key) or {}) if declared else {}
     if curves:
-        parts += ["<h2>Your training on MNIST</h2>",
-                  "<p>The loss your <code>train_mlp</code> reached in each epoch when the "
-                  "grader trained it on MNIST, against the range correct training loops "
-                  "stay in.</p>",
-                  f'<img alt="training loss per epoch" '
-                  f'src="data:image/png;base64,{_curves_png(curves, loss_band())}">']
+        parts += [f"<h2>{declared.heading}</h2>", f"<p>{declared.intro}</p>",
+                  f'<img alt="{_e(declared.alt)}" '
+                  f'src="data:image/png;base64,{_curves_png(declared, curves, band(declared))}">']
     failures = grouped_failures(tests)
     if failures:
         parts.append("<h2>What lost points</h2>")
@@ -124,9 +120,9 @@ def page(results: dict) -> str:
     return "\n".join(parts)
 
 
-def write_all(out: Path, students: list[str]) -> None:
+def write_all(out: Path, students: list[str], assignment: Assignment) -> None:
     """Write ``feedback.html`` for every student who has a results document."""
     for student in students:
         results = reports.read_results(out / student)
         if results is not None:
-            reports.write_atomically(out / student / FEEDBACK_HTML, page(results))
+            reports.write_atomically(out / student / FEEDBACK_HTML, page(results, assignment))

@@ -178,7 +178,9 @@ def worker_launch(stage: Stage, fds: tuple[int, int], substitute: bool, slot: in
     descriptors (``--seccomp``, ``--args``), so no host path shows in the sandbox's
     ``/proc/1/cmdline``.
     """
-    flags = ["--substitute"] if substitute else []
+    assignment = config.assignment
+    flags = [f"--module={assignment.module}", f"--functions={','.join(assignment.functions)}",
+             *(["--substitute"] if substitute else [])]
     runtime = stage.substitute_runtime if substitute else stage.runtime
     if mode != BUBBLEWRAP:
         return Launch([sys.executable, "-E", "-s", "-B", str(runtime / "worker.py"),

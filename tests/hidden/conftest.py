@@ -1,8 +1,9 @@
 """Fixtures shared by the hidden suites.
 
 ``reference`` is the reference solution, imported in the trusted grader process by
-:func:`autograder.reference.load` (under a name of its own, never ``regularization``);
-the suites compare every submission with it. It never enters a sandbox.
+:meth:`autograder.assignment.Assignment.load_reference` (under a name of its own, never
+``regularization``); the suites compare every submission with it. It never enters a
+sandbox.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from types import ModuleType
 
 import pytest
 
-from autograder import data
-from autograder import reference as reference_loader
+from assignments.regularization.grader import data
 
 
 @pytest.fixture(scope="session")
-def reference() -> ModuleType:
+def reference(config) -> ModuleType:
     """The reference solution module (``l2_regularization``, ``dropout``, ``train_mlp``)."""
-    return reference_loader.load()
+    return config.assignment.load_reference()
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder import diagnose
+from assignments.regularization.grader import diagnose
 from autograder.grading import validate
 from autograder.grading.checks import close, expect_raises, names_number
 from autograder.sandbox.errors import Failure

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder import diagnose
+from assignments.regularization.grader import diagnose
 from autograder.grading import validate
 from autograder.grading.checks import close
 from autograder.sandbox.errors import Failure

@@ -9,17 +9,19 @@ Each test checks one thing: the trained parameters, the loss history, the random
 the caller's arguments, the type of ``history``, the MNIST accuracy. Values are converted
 before they are compared (a numpy array of losses is compared as a list), so a wrong
 container costs only the type test. When a value differs, the one-step probe of
-:mod:`autograder.train_probe` names the first quantity that differs and where it appears.
+:mod:`assignments.regularization.grader.train_probe` names the first quantity that differs
+and where it appears.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
 import numpy as np
 import pytest
 
-from autograder import diagnose, train_probe
+from assignments.regularization.grader import diagnose, train_probe
 from autograder.grading import validate
 from autograder.sandbox.errors import Failure, StudentCodeProblem
 
@@ -290,8 +292,10 @@ def test_history_loss_is_a_list_of_one_python_float_per_epoch(student, seed_for)
 # --- MNIST accuracy -------------------------------------------------------------------------
 
 
-def mnist_accuracy(student, mnist, config, nn_helpers, regularized: bool) -> None:
-    """Train on the pinned MNIST split with the lesson's settings; check the test accuracy."""
+def mnist_accuracy(student, mnist, config, nn_helpers, record_curve, regularized: bool) -> None:
+    """Train on the pinned MNIST split with the lesson's settings; check the test accuracy.
+
+    The loss history is kept for the HTML feedback's plot whatever the accuracy."""
     settings = {**config.MNIST_TRAINING, **(config.MNIST_REGULARIZED if regularized else {})}
     params = nn_helpers.init_params(config.MNIST_LAYERS,
                                     np.random.default_rng(config.MNIST_INIT_SEED))
@@ -301,6 +305,8 @@ def mnist_accuracy(student, mnist, config, nn_helpers, regularized: bool) -> Non
         kwargs={**settings, "rng": np.random.default_rng(config.MNIST_TRAIN_SEED)},
         timeout=config.TRAINING_TIMEOUT_S,
     )
+    with contextlib.suppress(TypeError, KeyError, IndexError):
+        record_curve("regularized" if regularized else "plain", result[1]["loss"])
     trained, losses = train_result(result, params, settings["epochs"])
     accuracy = nn_helpers.accuracy(trained, mnist.X_test, mnist.y_test)
     needed = config.MNIST_MIN_ACCURACY["regularized" if regularized else "plain"]
@@ -320,11 +326,11 @@ def mnist_accuracy(student, mnist, config, nn_helpers, regularized: bool) -> Non
 
 @pytest.mark.rule("train.learns")
 @pytest.mark.graded("train_mlp", weight=6)
-def test_mnist_accuracy_without_regularization(student, mnist, config, nn_helpers):
-    mnist_accuracy(student, mnist, config, nn_helpers, regularized=False)
+def test_mnist_accuracy_without_regularization(student, data, config, nn_helpers, record_curve):
+    mnist_accuracy(student, data, config, nn_helpers, record_curve, regularized=False)
 
 
 @pytest.mark.rule("train.learns")
 @pytest.mark.graded("train_mlp", weight=6)
-def test_mnist_accuracy_with_l2_and_dropout(student, mnist, config, nn_helpers):
-    mnist_accuracy(student, mnist, config, nn_helpers, regularized=True)
+def test_mnist_accuracy_with_l2_and_dropout(student, data, config, nn_helpers, record_curve):
+    mnist_accuracy(student, data, config, nn_helpers, record_curve, regularized=True)

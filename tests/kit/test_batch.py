@@ -24,7 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder.paths import PROJECT_DIR, REFERENCE_FILE, SAMPLE_CLASS, STUB_FILE
+from assignments.regularization.assignment import REFERENCE as REFERENCE_FILE
+from assignments.regularization.assignment import SAMPLES as SAMPLE_CLASS
+from assignments.regularization.assignment import STUB as STUB_FILE
+from autograder.paths import PROJECT_DIR
 
 STUDENTS = {"ada_lovelace": "correct", "alan_turing": "stub", "barbara_liskov": "syntax error"}
 HEADER = "student,score,max_score,l2_regularization,dropout,train_mlp"

@@ -17,8 +17,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from assignments.regularization.assignment import NOTEBOOK as NOTEBOOK_FILE
+from autograder.assignment import load as load_assignment
 from autograder.grading import notebook, target
-from autograder.paths import NOTEBOOK_FILE, PROJECT_DIR
+from autograder.paths import PROJECT_DIR
+
+ASSIGNMENT = load_assignment("regularization")
+RELEASED = notebook.released_cells(ASSIGNMENT.notebook)
 
 CORPUS = PROJECT_DIR / "tests" / "kit" / "corpus"
 HELPERS = CORPUS / "correct" / "folder_with_helpers"
@@ -38,15 +43,15 @@ def test_no_submission_in_the_folder_says_so_and_what_to_pass(tmp_path: Path) ->
 
 
 def test_both_files_in_the_folder_ask_which_one(tmp_path: Path) -> None:
-    for name in target.SUBMISSION_NAMES:
+    for name in ASSIGNMENT.submission_names:
         (tmp_path / name).write_text("")
     with pytest.raises(target.NoSubmission, match="say which one"):
-        target.resolve(None, tmp_path)
+        target.resolve(None, tmp_path, ASSIGNMENT)
 
 
 def test_the_file_in_the_current_folder_is_found(tmp_path: Path) -> None:
     (tmp_path / "regularization.ipynb").write_text("{}")
-    assert target.resolve(None, tmp_path) == tmp_path / "regularization.ipynb"
+    assert target.resolve(None, tmp_path, ASSIGNMENT) == tmp_path / "regularization.ipynb"
 
 
 def test_a_file_is_checked_with_the_sibling_modules_it_imports(tmp_path: Path) -> None:
@@ -55,7 +60,7 @@ def test_a_file_is_checked_with_the_sibling_modules_it_imports(tmp_path: Path) -
     shutil.copyfile(HELPERS / "regularization.py", work / "homework.py")
     shutil.copyfile(HELPERS / "mlp_steps.py", work / "mlp_steps.py")
     (work / "unrelated.py").write_text("raise SystemExit('not imported, never copied')\n")
-    assert target.sibling_modules(work / "homework.py") == [work / "mlp_steps.py"]
+    assert target.sibling_modules(work / "homework.py", {"nn_helpers"}) == [work / "mlp_steps.py"]
     done = _check(work, "homework.py")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All public tests passed." in done.stdout
@@ -68,12 +73,12 @@ def test_siblings_are_found_through_other_siblings_and_packages(tmp_path: Path) 
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text("")
     (tmp_path / "nn_helpers.py").write_text("")
-    found = {path.name for path in target.sibling_modules(tmp_path / "main.py")}
+    found = {path.name for path in target.sibling_modules(tmp_path / "main.py", {"nn_helpers"})}
     assert found == {"first.py", "second.py", "pkg"}
 
 
 def test_the_released_notebook_has_no_notes() -> None:
-    extracted = notebook.extract(NOTEBOOK_FILE.read_bytes())
+    extracted = notebook.extract(NOTEBOOK_FILE.read_bytes(), RELEASED)
     assert extracted.skipped == []
 
 
@@ -84,7 +89,7 @@ def test_added_and_changed_cells_are_noted_as_jupyter_numbers_them() -> None:
     experiment.execution_count = 12
     added = nbformat.v4.new_code_cell("history = train_mlp(params, X, Y)")
     book.cells.append(added)
-    extracted = notebook.extract(nbformat.writes(book).encode())
+    extracted = notebook.extract(nbformat.writes(book).encode(), RELEASED)
     position = len(book.cells)
     assert any(note.startswith("cell [12], line") for note in extracted.skipped)
     assert any(note.startswith(f"cell {position}, line 1: `history = train_mlp")

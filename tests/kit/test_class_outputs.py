@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from matplotlib import image
 
-from autograder.paths import PROJECT_DIR, SAMPLE_CLASS
+from assignments.regularization.assignment import SAMPLES as SAMPLE_CLASS
+from autograder.paths import PROJECT_DIR
 
 STUDENTS = ("ada_lovelace", "alan_turing", "barbara_liskov", "claude_shannon")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

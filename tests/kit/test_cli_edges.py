@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.paths import PROJECT_DIR, SAMPLE_CLASS
+from assignments.regularization.assignment import SAMPLES as SAMPLE_CLASS
+from autograder.paths import PROJECT_DIR
 from autograder.reports.progress import Progress
 
 

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from autograder import diagnose
-from autograder import reference as reference_loader
+from assignments.regularization.grader import diagnose
+from autograder import config
 
 
 @pytest.fixture(scope="module")
 def reference():
-    return reference_loader.load()
+    return config.load().assignment.load_reference()
 
 
 @pytest.mark.parametrize(("n", "p"), [(40_000, 0.7), (2_000, 0.35), (600, 0.5), (10, 0.9)])

@@ -35,13 +35,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assignments.regularization.assignment import HIDDEN_SUITE
+from assignments.regularization.assignment import REFERENCE as REFERENCE_FILE
 from autograder import config
+from autograder.assignment import load as load_assignment
 from autograder.grading import checks, submission, validate
-from autograder.paths import DEFAULT_CONFIG, HIDDEN_SUITE, PROJECT_DIR, REFERENCE_FILE
+from autograder.paths import DEFAULT_CONFIG, PROJECT_DIR
 from autograder.sandbox import launch as sandbox
 from autograder.sandbox.errors import Failure, StudentCrashed, StudentRaised, StudentTimeout
 from autograder.sandbox.protocol import Unsupported
 from autograder.sandbox.proxy import StudentProxy
+
+ASSIGNMENT = load_assignment("regularization")
 
 if not sandbox.bubblewrap_works():
     pytest.fail("bubblewrap (bwrap) is missing or cannot create namespaces here; the "
@@ -104,7 +109,7 @@ def make_student(tmp_path: Path, fast_config: config.Config) -> Iterator:
         folder.mkdir()
         path = folder / "regularization.py"
         path.write_text(CONTRACT + "\n" + textwrap.dedent(snippet))
-        staged = submission.stage("probe", path, tmp_path / f"work{len(proxies)}")
+        staged = submission.stage("probe", path, tmp_path / f"work{len(proxies)}", ASSIGNMENT)
         proxy = StudentProxy(staged.stage, fast_config, slot=SLOT, mode=sandbox.BUBBLEWRAP)
         proxies.append(proxy)
         return proxy

@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from assignments.regularization.assignment import REFERENCE as REFERENCE_FILE
+from assignments.regularization.assignment import SAMPLES as SAMPLE_CLASS
+from assignments.regularization.assignment import STUB as STUB_FILE
 from autograder.grading import submission
-from autograder.paths import PROJECT_DIR, REFERENCE_FILE, SAMPLE_CLASS, STUB_FILE
+from autograder.paths import PROJECT_DIR
 from autograder.platforms import nbgrader
 
 TIMEOUT_S = 600

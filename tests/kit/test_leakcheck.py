@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assignments.regularization.assignment import HIDDEN_SUITE
+from assignments.regularization.assignment import REFERENCE as REFERENCE_FILE
 from autograder import config
-from autograder.paths import HIDDEN_SUITE, REFERENCE_FILE
 from autograder.release import bundle, leakcheck
 
 LEAKS = Path(__file__).resolve().parent / "corpus" / "leaks"

@@ -19,8 +19,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.assignment import load as load_assignment
 from autograder.grading import notebook, submission
 from autograder.grading.submission import UnusableSubmission, discover, stage
+
+ASSIGNMENT = load_assignment("regularization")
+RELEASED = notebook.released_cells(ASSIGNMENT.notebook)
 
 REPO = Path(__file__).resolve().parents[2]
 MALFORMED = REPO / "tests" / "kit" / "corpus" / "malformed"
@@ -68,7 +72,7 @@ def test_extraction_keeps_definitions_and_skips_top_level_code() -> None:
                  "Model.rate = 0.5"),
         ("raw", "train_mlp()"),
     )
-    extracted = notebook.extract(raw)
+    extracted = notebook.extract(raw, RELEASED)
     assert _names(extracted.source) == {
         "np", "relu", "softmax", "os", "LAMBDA", "SIZES", "DTYPE", "NAMES", "COUNT",
         "helper", "later", "Model"}
@@ -88,7 +92,7 @@ def test_magics_and_shell_lines_are_skipped_with_their_line() -> None:
         ("code", "%matplotlib inline\nimport numpy as np\n!pip install torch\n%load_ext x\n"
                  "TEXT = '''\n%not a magic inside a string\n'''\ndef f():\n    return 1"),
     )
-    extracted = notebook.extract(raw)
+    extracted = notebook.extract(raw, RELEASED)
     assert "matplotlib" not in extracted.source and "pip" not in extracted.source
     assert "def f():" in extracted.source and "import numpy as np" in extracted.source
     assert "%not a magic inside a string" in extracted.source
@@ -105,7 +109,7 @@ def test_cell_magics_skip_the_whole_cell() -> None:
         ("code", "%%time\ndef secretly_defined():\n    return 1"),
         ("code", "%%bash\nrm -rf /"),
     )
-    extracted = notebook.extract(raw)
+    extracted = notebook.extract(raw, RELEASED)
     assert "secretly_defined" not in extracted.source and "rm -rf" not in extracted.source
     assert "cell 2: a cell magic (%%time) - not run" in extracted.skipped
     assert "cell 3: a cell magic (%%bash) - not run" in extracted.skipped
@@ -117,7 +121,7 @@ def test_syntax_error_cell_is_left_out_and_named() -> None:
         ("code", "def broken(:\n    return 2\ndef also_lost():\n    return 3"),
         ("code", "def after():\n    return 4"),
     )
-    extracted = notebook.extract(raw)
+    extracted = notebook.extract(raw, RELEASED)
     assert _names(extracted.source) == {"good", "after"}
     [note] = extracted.skipped
     assert note.startswith("cell 2, line 1: syntax error")
@@ -125,7 +129,7 @@ def test_syntax_error_cell_is_left_out_and_named() -> None:
 
 
 def test_long_skipped_lines_are_shortened_in_notes() -> None:
-    extracted = notebook.extract(_notebook(("code", "print('" + "x" * 300 + "')")))
+    extracted = notebook.extract(_notebook(("code", "print('" + "x" * 300 + "')")), RELEASED)
     [note] = extracted.skipped
     assert len(note) < 200 and "..." in note
 
@@ -137,7 +141,7 @@ def test_assignment_of_a_name_bound_only_by_skipped_code_is_skipped() -> None:
         ("code", "import numpy as np\nRATE = 0.1\nALIAS = np.float64\nSAME = RATE"),
         ("code", "params = np.zeros(3)\nbest = params\nhistory = results.history"),
     )
-    extracted = notebook.extract(raw)
+    extracted = notebook.extract(raw, RELEASED)
     namespace: dict = {}
     exec(compile(extracted.source, "regularization.py", "exec"), namespace)  # noqa: S102
     assert {"RATE", "ALIAS", "SAME"} <= set(namespace)
@@ -152,7 +156,7 @@ def test_assignment_of_a_name_bound_only_by_skipped_code_is_skipped() -> None:
 ], ids=["truncated", "list", "not a notebook", "not utf8", "null", "cells not a list"])
 def test_unreadable_notebooks_raise_notebook_error(raw: bytes) -> None:
     with pytest.raises(notebook.NotebookError, match="notebook"):
-        notebook.extract(raw)
+        notebook.extract(raw, RELEASED)
 
 
 # --- discovery -------------------------------------------------------------------------------
@@ -201,7 +205,7 @@ def _assert_stage_layout(staged: submission.StagedSubmission) -> None:
 
 
 def test_stage_python_file(tmp_path: Path) -> None:
-    staged = stage("ada", CORRECT, tmp_path / "work")
+    staged = stage("ada", CORRECT, tmp_path / "work", ASSIGNMENT)
     _assert_stage_layout(staged)
     assert staged.kind == "py" and staged.notes == []
     assert (staged.stage.submission / "regularization.py").read_bytes() == CORRECT.read_bytes()
@@ -212,7 +216,7 @@ def test_stage_notebook(tmp_path: Path) -> None:
     path = tmp_path / "nb.ipynb"
     path.write_bytes(_notebook(("code", "%matplotlib inline"), ("code", source),
                                ("code", "train_mlp(None, None, None)")))
-    staged = stage("nb", path, tmp_path / "work")
+    staged = stage("nb", path, tmp_path / "work", ASSIGNMENT)
     _assert_stage_layout(staged)
     assert staged.kind == "ipynb"
     staged_source = (staged.stage.submission / "regularization.py").read_text()
@@ -231,7 +235,7 @@ def test_stage_folder_copies_helpers_and_converts_its_notebook(tmp_path: Path) -
     (folder / "pkg" / "__init__.py").write_text("")
     (folder / "__pycache__").mkdir()
     (folder / "__pycache__" / "x.pyc").write_bytes(b"\0")
-    staged = stage("frank", folder, tmp_path / "work")
+    staged = stage("frank", folder, tmp_path / "work", ASSIGNMENT)
     _assert_stage_layout(staged)
     copied = {p.relative_to(staged.stage.submission).as_posix()
               for p in staged.stage.submission.rglob("*") if p.is_file()}
@@ -246,7 +250,7 @@ def test_symlinks_inside_a_folder_are_not_copied(tmp_path: Path) -> None:
     (folder / "passwd").symlink_to("/etc/passwd")
     (folder / "etc").symlink_to("/etc", target_is_directory=True)
     (folder / "hidden_tests").symlink_to(REPO / "tests" / "hidden", target_is_directory=True)
-    staged = stage("mallory", folder, tmp_path / "work")
+    staged = stage("mallory", folder, tmp_path / "work", ASSIGNMENT)
     staged_names = {p.name for p in staged.stage.submission.rglob("*")}
     assert staged_names == {"regularization.py"}
     assert not any(p.is_symlink() for p in staged.stage.submission.rglob("*"))
@@ -259,11 +263,11 @@ def test_symlinked_module_in_a_folder_is_not_graded(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "regularization.py").symlink_to(REPO / "reference" / "regularization.py")
     with pytest.raises(UnusableSubmission, match="trudy has no regularization.py"):
-        stage("trudy", folder, tmp_path / "work")
+        stage("trudy", folder, tmp_path / "work", ASSIGNMENT)
 
 
 def test_staged_files_are_readable_by_the_sandbox_uid(tmp_path: Path) -> None:
-    staged = stage("ada", CORRECT, tmp_path / "work")
+    staged = stage("ada", CORRECT, tmp_path / "work", ASSIGNMENT)
     for path in staged.stage.runtime.parent.rglob("*"):
         assert path.stat().st_mode & 0o004, f"{path} is not world-readable"
     assert staged.stage.scratch.stat().st_mode & 0o777 == 0o777
@@ -300,11 +304,11 @@ def test_broken_files_are_unusable_with_a_helpful_message(name: str, tmp_path: P
     path = tmp_path / name
     path.write_bytes(raw)
     if what is None:  # a notebook cell with a syntax error is skipped, not fatal
-        staged = stage("s", path, tmp_path / "work")
+        staged = stage("s", path, tmp_path / "work", ASSIGNMENT)
         assert staged.notes and "syntax error" in staged.notes[0]
         return
     with pytest.raises(UnusableSubmission) as error:
-        stage("s", path, tmp_path / "work")
+        stage("s", path, tmp_path / "work", ASSIGNMENT)
     message = str(error.value)
     assert name in message, f"the message should name the file: {message}"
     assert re.search(what, message), message
@@ -315,7 +319,7 @@ def test_oversized_file_is_unusable(tmp_path: Path) -> None:
     path = tmp_path / "big.py"
     path.write_bytes(b"x = 1\n" * (submission.MAX_SOURCE_BYTES // 6 + 10))
     with pytest.raises(UnusableSubmission, match="larger than"):
-        stage("big", path, tmp_path / "work")
+        stage("big", path, tmp_path / "work", ASSIGNMENT)
 
 
 def test_oversized_folder_is_unusable(tmp_path: Path) -> None:
@@ -325,7 +329,7 @@ def test_oversized_folder_is_unusable(tmp_path: Path) -> None:
     with open(folder / "data.bin", "wb") as handle:
         handle.truncate(submission.MAX_FOLDER_BYTES + 1)
     with pytest.raises(UnusableSubmission, match="hoarder is larger than"):
-        stage("hoarder", folder, tmp_path / "work")
+        stage("hoarder", folder, tmp_path / "work", ASSIGNMENT)
 
 
 def test_folder_problems_name_the_student_folder(tmp_path: Path) -> None:
@@ -333,7 +337,7 @@ def test_folder_problems_name_the_student_folder(tmp_path: Path) -> None:
     empty.mkdir()
     (empty / "solution.py").write_bytes(CORRECT.read_bytes())
     with pytest.raises(UnusableSubmission) as error:
-        stage("grace", empty, tmp_path / "w1")
+        stage("grace", empty, tmp_path / "w1", ASSIGNMENT)
     assert re.search(r"folder grace has no regularization\.py or regularization\.ipynb. Put "
                      r"your solution in a file with that name", str(error.value))
     both = tmp_path / "heidi"
@@ -341,7 +345,7 @@ def test_folder_problems_name_the_student_folder(tmp_path: Path) -> None:
     (both / "regularization.py").write_bytes(CORRECT.read_bytes())
     (both / "regularization.ipynb").write_bytes(_notebook(("code", "x = 1")))
     with pytest.raises(UnusableSubmission) as error:
-        stage("heidi", both, tmp_path / "w2")
+        stage("heidi", both, tmp_path / "w2", ASSIGNMENT)
     assert re.search(r"folder heidi holds both .*keep only the one", str(error.value))
 
 
@@ -351,12 +355,12 @@ def test_corpus_malformed_submissions_stage_as_expected(name: str, tmp_path: Pat
     usable = {"latin1_with_cookie.py", "missing_functions.py", "wrong_signature.py"}
     path = MALFORMED / name
     if name in usable:
-        staged = stage(path.stem, path, tmp_path / "work")
+        staged = stage(path.stem, path, tmp_path / "work", ASSIGNMENT)
         text = (staged.stage.submission / "regularization.py").read_text(encoding="utf-8")
         compile(text, "regularization.py", "exec")
         return
     with pytest.raises(UnusableSubmission) as error:
-        stage(path.stem, path, tmp_path / "work")
+        stage(path.stem, path, tmp_path / "work", ASSIGNMENT)
     message = str(error.value)
     assert len(message) > 40 and "\n" not in message.splitlines()[0]
     assert re.search(r"submit|save|keep only|put your|run it", message, re.IGNORECASE), message
@@ -365,7 +369,7 @@ def test_corpus_malformed_submissions_stage_as_expected(name: str, tmp_path: Pat
 def test_latin1_with_coding_cookie_keeps_its_text(tmp_path: Path) -> None:
     path = tmp_path / "cookie.py"
     path.write_bytes("# -*- coding: latin-1 -*-\nWORD = 'caf\u00e9'\n".encode("latin-1"))
-    staged = stage("cookie", path, tmp_path / "work")
+    staged = stage("cookie", path, tmp_path / "work", ASSIGNMENT)
     namespace: dict = {}
     staged_file = staged.stage.submission / "regularization.py"
     exec(compile(staged_file.read_bytes(), str(staged_file), "exec"), namespace)  # noqa: S102
@@ -378,7 +382,7 @@ def test_staging_runs_no_submission_code(tmp_path: Path) -> None:
     path.write_text(f"open({str(marker)!r}, 'w').close()\n")
     nb = tmp_path / "sneaky_nb.ipynb"
     nb.write_bytes(_notebook(("code", f"open({str(marker)!r}, 'w').close()")))
-    stage("sneaky", path, tmp_path / "w1")
-    stage("sneaky_nb", nb, tmp_path / "w2")
+    stage("sneaky", path, tmp_path / "w1", ASSIGNMENT)
+    stage("sneaky_nb", nb, tmp_path / "w2", ASSIGNMENT)
     assert not marker.exists()
     assert os.listdir(tmp_path / "w1" / "scratch") == []

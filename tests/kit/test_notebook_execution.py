@@ -21,8 +21,8 @@ import pytest
 from nbclient import NotebookClient
 from nbgrader_course import fill
 
+from assignments.regularization.assignment import NN_HELPERS as HELPERS_FILE
 from autograder import stubgen
-from autograder.paths import HELPERS_FILE
 from grader_config import POINTS
 
 KERNEL_TIMEOUT_S = 600

@@ -13,8 +13,11 @@ import numpy as np
 import pytest
 
 from autograder import config
+from autograder.assignment import load as load_assignment
 from autograder.grading.submission import stage
 from autograder.sandbox.proxy import StudentProxy
+
+ASSIGNMENT = load_assignment("regularization")
 
 SOURCE = textwrap.dedent('''
     import sys
@@ -37,7 +40,8 @@ SOURCE = textwrap.dedent('''
 def student(tmp_path: Path):
     path = tmp_path / "printer.py"
     path.write_text(SOURCE)
-    proxy = StudentProxy(stage("printer", path, tmp_path / "stage").stage, config.load())
+    staged = stage("printer", path, tmp_path / "stage", ASSIGNMENT)
+    proxy = StudentProxy(staged.stage, config.load())
     yield proxy
     proxy.close()
 

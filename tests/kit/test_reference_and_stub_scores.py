@@ -11,17 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from assignments.regularization.assignment import HIDDEN_SUITE, PUBLIC_SUITE
+from assignments.regularization.assignment import NOTEBOOK as NOTEBOOK_FILE
+from assignments.regularization.assignment import REFERENCE as REFERENCE_FILE
+from assignments.regularization.assignment import SAMPLES as SAMPLE_CLASS
+from assignments.regularization.assignment import STUB as STUB_FILE
+from assignments.regularization.grader import data
 from autograder import config as config_module
-from autograder import data
 from autograder.grading.grade import grade
-from autograder.paths import (
-    HIDDEN_SUITE,
-    NOTEBOOK_FILE,
-    PUBLIC_SUITE,
-    REFERENCE_FILE,
-    SAMPLE_CLASS,
-    STUB_FILE,
-)
 from autograder.sandbox import launch as sandbox
 
 CONFIG = config_module.load()
@@ -32,7 +29,7 @@ SUITES = {"public": (PUBLIC_SUITE, CONFIG.PUBLIC_SEED),
 def _grade(path: Path, suite: str):
     folder, seed = SUITES[suite]
     return grade(path.stem, path, folder, CONFIG, seed=seed, slot=0, mode=sandbox.isolation(),
-                 mnist_loader=lambda: data.load_split(CONFIG))
+                 data_loader=lambda: data.load_split(CONFIG))
 
 
 @pytest.mark.parametrize("suite", list(SUITES))

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from autograder.paths import HIDDEN_SUITE, PUBLIC_SUITE
+from assignments.regularization.assignment import HIDDEN_SUITE, PUBLIC_SUITE
 
 
 class _RuleCollector:

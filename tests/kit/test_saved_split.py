@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import config, data
+from assignments.regularization.grader import data
+from autograder import config
 
 
 def test_saved_split_reads_back_identical_and_read_only(tmp_path: Path) -> None:

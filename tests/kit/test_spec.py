@@ -8,7 +8,9 @@ import re
 
 import pytest
 
-from autograder.paths import ASSIGNMENT_DIR, PROJECT_DIR, STUB_FILE
+from assignments.regularization.assignment import HERE as ASSIGNMENT_DIR
+from assignments.regularization.assignment import STUB as STUB_FILE
+from autograder.paths import PROJECT_DIR
 
 SPEC = ASSIGNMENT_DIR / "SPEC.md"
 # The rules a student must meet, as the specification and the docstrings state them.

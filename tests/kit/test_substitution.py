@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import known_good
+from assignments.regularization.grader import known_good
 from autograder.sandbox import substitution
 
 NNPARTS = '''

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import known_good, train_probe
-from autograder.paths import HELPERS_FILE
+from assignments.regularization.assignment import NN_HELPERS as HELPERS_FILE
+from assignments.regularization.grader import known_good, train_probe
 from autograder.sandbox import substitution
 
 CORPUS = Path(__file__).resolve().parent / "corpus"

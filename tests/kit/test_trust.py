@@ -28,17 +28,23 @@ import mistune
 import numpy as np
 import pytest
 
-from autograder import config, data
+from assignments.regularization.assignment import HIDDEN_SUITE, PUBLIC_SUITE
+from assignments.regularization.grader import data
+from autograder import config
+from autograder.assignment import load as load_assignment
 from autograder.grading import notebook, submission, validate
 from autograder.grading.grade import GradeResult, grade
 from autograder.grading.pytest_plugin import Outcome
 from autograder.grading.scoring import ScoredTest
-from autograder.paths import DEFAULT_CONFIG, HIDDEN_SUITE, PROJECT_DIR, PUBLIC_SUITE
+from autograder.paths import DEFAULT_CONFIG, PROJECT_DIR
 from autograder.reports import documents as reports
 from autograder.sandbox import cgroup, protocol, seccomp_filter
 from autograder.sandbox import launch as sandbox
 from autograder.sandbox.errors import Failure, StudentCodeProblem, StudentCrashed
 from autograder.sandbox.proxy import StudentProxy
+
+ASSIGNMENT = load_assignment("regularization")
+RELEASED = notebook.released_cells(ASSIGNMENT.notebook)
 
 _available, _why = seccomp_filter.available()
 if not _available or not sandbox.bubblewrap_works():
@@ -93,7 +99,7 @@ def make_student(tmp_path: Path, trust_config: config.Config) -> Iterator:
         folder.mkdir()
         (folder / "regularization.py").write_text(contract + "\n" + textwrap.dedent(snippet))
         staged = submission.stage("probe", folder / "regularization.py",
-                                  tmp_path / f"work{len(proxies)}")
+                                  tmp_path / f"work{len(proxies)}", ASSIGNMENT)
         proxy = StudentProxy(staged.stage, trust_config, slot=SLOT, mode=sandbox.BUBBLEWRAP)
         proxies.append(proxy)
         return proxy
@@ -372,11 +378,11 @@ def test_sizes_are_checked_before_reading(tmp_path: Path) -> None:
     with open(huge, "wb") as stream:
         stream.truncate(64 * 2**30)  # sparse: 64 GiB announced, nothing stored
     with pytest.raises(submission.UnusableSubmission, match="larger"):
-        submission.stage("huge", huge, tmp_path / "work")
+        submission.stage("huge", huge, tmp_path / "work", ASSIGNMENT)
     big_notebook = tmp_path / "big.ipynb"
     big_notebook.write_bytes(b"{" + b" " * (submission.MAX_NOTEBOOK_BYTES + 1) + b"}")
     with pytest.raises(submission.UnusableSubmission, match="Clear Output"):
-        submission.stage("big", big_notebook, tmp_path / "work2")
+        submission.stage("big", big_notebook, tmp_path / "work2", ASSIGNMENT)
 
 
 def test_a_batch_with_hostile_names_and_files_finishes_with_a_gradebook(
@@ -434,7 +440,7 @@ def _grade_file(tmp_path: Path, source: str, suite: Path, seed: int) -> GradeRes
     path.write_text(source)
     conf = config.load()
     return grade("probe", path, suite, conf, seed=seed, slot=SLOT, mode=sandbox.BUBBLEWRAP,
-                 mnist_loader=lambda: data.load_split(conf))
+                 data_loader=lambda: data.load_split(conf))
 
 
 def test_output_of_hidden_suite_calls_never_reaches_the_reports(tmp_path: Path) -> None:
@@ -468,7 +474,7 @@ def test_code_after_a_semicolon_on_a_kept_notebook_line_is_not_run() -> None:
 
     cell = "import numpy as np; print('AFTER-SEMICOLON')\nLIMIT = 3; open('/tmp/x', 'w')\n"
     book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
-    extracted = notebook.extract(nbformat.writes(book).encode())
+    extracted = notebook.extract(nbformat.writes(book).encode(), RELEASED)
     assert "AFTER-SEMICOLON" not in extracted.source and "open(" not in extracted.source
     assert "import numpy as np" in extracted.source and "LIMIT = 3" in extracted.source
     assert len(extracted.skipped) == 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.release import expectations
+from assignments.regularization.grader import expectations
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,8 @@
 
 The result is plain data (numbers, strings, arrays): the expected values of each public
 input, and for the diagnosis of a mismatch the results of the common mistakes, computed
-with :mod:`autograder.diagnose`, each with the sentence that names it. The public suite
-computes it once per session; ``autograder release`` stores it in the bundle's
+with :mod:`assignments.regularization.grader.diagnose`, each with the sentence that names
+it. The public suite computes it once per session; ``autograder release`` stores it in the bundle's
 ``expectations.npz``, so that the bundle holds the answers to its own public inputs and
 none of the code that computes them.
 """
@@ -16,7 +16,9 @@ import warnings
 
 import numpy as np
 
-from autograder import diagnose, reference
+from assignments.regularization.assignment import HELPERS, REFERENCE
+from assignments.regularization.grader import diagnose
+from autograder.assignment import load_reference
 from autograder.selfcheck import public_checks as pc
 
 
@@ -25,7 +27,7 @@ def _state(rng: np.random.Generator) -> str:
 
 
 def _l2(weights: list[np.ndarray], lam: float) -> dict:
-    penalty, grads = reference.load().l2_regularization(weights, lam)
+    penalty, grads = load_reference(REFERENCE, HELPERS).l2_regularization(weights, lam)
     return {
         "penalty": penalty,
         "grads": list(grads),
@@ -44,9 +46,9 @@ def _dropout(case: pc.DropoutCase) -> dict:
     A = case.A()
     rng = np.random.default_rng(case.seed)
     before = rng.bit_generator.state
-    _, mask = reference.load().dropout(A, case.p, True, rng)
+    _, mask = load_reference(REFERENCE, HELPERS).dropout(A, case.p, True, rng)
     after = _state(rng)
-    reference.load().dropout(A, case.p, True, rng)
+    load_reference(REFERENCE, HELPERS).dropout(A, case.p, True, rng)
     return {
         "p": case.p,
         "mask": mask,
@@ -63,7 +65,8 @@ def _training(settings: dict) -> dict:
     params, X, Y = pc.tiny_problem()
     rng = np.random.default_rng(pc.TRAIN_SEED)
     before = rng.bit_generator.state
-    trained, history = reference.load().train_mlp(params, X, Y, rng=rng, **settings)
+    reference = load_reference(REFERENCE, HELPERS)
+    trained, history = reference.train_mlp(params, X, Y, rng=rng, **settings)
 
     def variants(causes: list, part: int) -> list:
         return [[diagnose._train(params, X, Y, settings, before, how)[part], sentence]

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder import diagnose
+from assignments.regularization.grader import diagnose
 
 SIZES = (5, 6, 4, 3)
 ROWS = 8

@@ -8,30 +8,24 @@ process the second it takes to import scikit-learn and split again.
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 
+from autograder.assignment import load_helper
 from autograder.config import Config
-from autograder.paths import HELPERS_FILE
+
+HELPERS_FILE = Path(__file__).resolve().parents[1] / "nn_helpers.py"
 
 
-@functools.cache
 def helpers() -> ModuleType:
     """The kit's own ``nn_helpers``, loaded into the trusted process from its file.
 
     It is registered as ``sys.modules["nn_helpers"]`` so that the reference's
     ``from nn_helpers import ...`` finds this file, whatever else is on ``sys.path``.
     """
-    spec = importlib.util.spec_from_file_location("nn_helpers", HELPERS_FILE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["nn_helpers"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_helper(HELPERS_FILE)
 
 
 def load_split(config: Config) -> object:

@@ -1,0 +1,1 @@
+"""The kit's assignments, one folder each (see ``autograder.assignment``)."""
