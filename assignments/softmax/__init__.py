@@ -1,0 +1,1 @@
+"""The softmax assignment: softmax, cross-entropy and a softmax classifier on digits."""
