@@ -305,7 +305,7 @@ def mnist_accuracy(student, mnist, config, nn_helpers, record_curve, regularized
         kwargs={**settings, "rng": np.random.default_rng(config.MNIST_TRAIN_SEED)},
         timeout=config.TRAINING_TIMEOUT_S,
     )
-    with contextlib.suppress(TypeError, KeyError, IndexError):
+    with contextlib.suppress(TypeError, KeyError, IndexError, ValueError):
         record_curve("regularized" if regularized else "plain", result[1]["loss"])
     trained, losses = train_result(result, params, settings["epochs"])
     accuracy = nn_helpers.accuracy(trained, mnist.X_test, mnist.y_test)
