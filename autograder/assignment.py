@@ -21,7 +21,11 @@ The engine grades whatever an assignment declares and knows nothing else about i
 - ``check_config(values)`` (optional): checks the assignment's own settings; returns None
   or ``(setting, problem)``;
 - ``CURVES`` (optional): :class:`Curves`, training curves the suites record and the HTML
-  feedback plots.
+  feedback plots;
+- ``UPLOAD_STEM`` (optional): a pattern of file names that mark a Gradescope upload as the
+  solution (default: the module name);
+- ``MISTAKES`` and ``ENGINE_MUST_NOT_NAME`` (optional): the mistake catalogue's file and
+  words only this assignment uses; the kit's tests search the engine for both.
 """
 
 from __future__ import annotations
