@@ -1,15 +1,16 @@
 """Generate the student stub and notebook from the reference solution and the lesson text.
 
-``reference/regularization.py`` is the single source of the assignment's code, and
-``assignments/regularization/lesson/`` of its text (the stub's module docstring, one
-hint per function, the notebook's cells in order; its README says how to edit them).
-This module turns them into what students get:
+The assignment of the kit's ``grader_config.py`` declares them (:mod:`autograder.assignment`):
+its ``REFERENCE`` is the single source of the code, and the ``lesson/`` folder beside its
+declaration of the text (the stub's module docstring, one hint per function, the
+notebook's cells in order; its README says how to edit them). This module turns them into
+what students get:
 
-- ``assignments/regularization/regularization.py``: the reference with each region between
-  ``# BEGIN SOLUTION`` and ``# END SOLUTION`` replaced by ``raise NotImplementedError`` (with
-  the function's hint as its message) and the student-facing module docstring;
-- ``assignments/regularization/regularization.ipynb``: the lesson's cells, with the stub's
-  imports and functions in the cells that ask for them.
+- ``STUB``: the reference with each region between ``# BEGIN SOLUTION`` and
+  ``# END SOLUTION`` replaced by ``raise NotImplementedError`` (with the function's hint as
+  its message) and the student-facing module docstring;
+- ``NOTEBOOK``: the lesson's cells, with the stub's imports and functions in the cells
+  that ask for them.
 
 Both files are committed. ``python -m autograder.stubgen`` rewrites them;
 ``python -m autograder.stubgen --check`` rewrites nothing and exits 1, naming each file and
@@ -34,10 +35,14 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT / "reference" / "regularization.py"
-STUB = ROOT / "assignments" / "regularization" / "regularization.py"
-NOTEBOOK = ROOT / "assignments" / "regularization" / "regularization.ipynb"
+from autograder import config as config_module
+from autograder.paths import PROJECT_DIR
+
+ROOT = PROJECT_DIR
+_ASSIGNMENT = config_module.load().assignment
+REFERENCE = _ASSIGNMENT.reference
+STUB = Path(_ASSIGNMENT.declaration.STUB)
+NOTEBOOK = _ASSIGNMENT.notebook
 
 BEGIN_MARK = "# BEGIN SOLUTION"
 END_MARK = "# END SOLUTION"
@@ -45,7 +50,7 @@ DIFF_LINES = 40  # lines of diff shown per drifted file
 
 # The assignment's text lives with the assignment, not here: the lesson folder holds the
 # stub's module docstring, one hint per stubbed function and the notebook's cells.
-LESSON_DIR = ROOT / "assignments" / "regularization" / "lesson"
+LESSON_DIR = _ASSIGNMENT.folder / "lesson"
 STUB_DOCSTRING = LESSON_DIR / "stub-docstring.txt"
 HINTS_DIR = LESSON_DIR / "hints"
 CELLS_DIR = LESSON_DIR / "notebook"
