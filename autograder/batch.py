@@ -22,7 +22,7 @@ from autograder.config import Config
 from autograder.grading import GradeResult
 from autograder.paths import HELPERS_FILE, PACKAGE_DIR
 
-_GRACE_S = 120.0
+GRACE_S = 120.0
 HASH_LIMIT = 64 * 1024 * 1024
 
 
@@ -65,15 +65,20 @@ def _hash_tree(digest: hashlib._Hash, path: Path) -> None:
                 digest.update(chunk)
 
 
-def fingerprint(path: Path, suite: Path, config: Config) -> str:
-    """A digest of everything that decides a grade: submission, suite, config, kit code."""
+def digest_of(*parts: Path) -> str:
+    """The SHA-256 of the files under ``parts`` (names and contents, in order)."""
     digest = hashlib.sha256()
-    for part in (path, suite, config.path, PACKAGE_DIR, HELPERS_FILE):
+    for part in parts:
         _hash_tree(digest, part)
     return digest.hexdigest()
 
 
-def _command(job: Job, suite: Path, out: Path, config: Config, seed: int, mode: str,
+def fingerprint(path: Path, suite: Path, config: Config) -> str:
+    """A digest of everything that decides a grade: submission, suite, config, kit code."""
+    return digest_of(path, suite, config.path, PACKAGE_DIR, HELPERS_FILE)
+
+
+def grading_command(job: Job, suite: Path, out: Path, config: Config, seed: int, mode: str,
              mnist: Path) -> list:
     # --option=value: a value starting with "-" (a file named -draft.py) stays a value.
     return [sys.executable, "-m", "autograder.grading", f"--name={job.name}",
@@ -82,7 +87,7 @@ def _command(job: Job, suite: Path, out: Path, config: Config, seed: int, mode: 
             f"--slot={job.slot}", f"--fingerprint={job.fingerprint}", f"--mnist={mnist}"]
 
 
-def _failed_grading(job: Job, config: Config, mode: str, reason: str, out: Path) -> None:
+def failed_grading(job: Job, config: Config, mode: str, reason: str, out: Path) -> None:
     result = GradeResult(student=job.name, kind=job.path.suffix.lstrip(".") or "folder",
                          isolation=mode, max_score=config.max_score,
                          error=f"The grader failed on this submission ({reason}). This is a "
@@ -95,6 +100,42 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
     """Grade every submission in ``folder`` into ``out``; return the students' names.
 
     ``mnist`` is the split saved for this batch (see :func:`autograder.data.save`).
+    """
+    students, todo = plan(folder, out, suite, config, force=force, log=log)
+    running: list[Job] = []
+    free_slots = list(range(jobs))
+    finished = 0
+    timings = []
+    while todo or running:
+        while todo and free_slots:
+            job = todo.pop(0)
+            job.slot, job.started = free_slots.pop(0), time.monotonic()
+            job.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _settle
+            job.process = subprocess.Popen(grading_command(job, suite, out, config, seed, mode,
+                                                           mnist),
+                                           stdout=subprocess.DEVNULL, stderr=job.stderr)
+            running.append(job)
+        time.sleep(0.05)
+        for job in [j for j in running if _finished(j, config)]:
+            running.remove(job)
+            free_slots.append(job.slot)
+            seconds = time.monotonic() - job.started
+            finished += 1
+            _settle(job, config, mode, out)
+            timings.append((job.name, seconds))
+            log_finished(job, out, config, seconds, finished, finished + len(running) + len(todo),
+                         log)
+    write_timings(out, timings)
+    return students
+
+
+def plan(folder: Path, out: Path, suite: Path, config: Config, *, force: bool,
+         log) -> tuple[list[str], list[Job]]:
+    """Every student in ``folder``, and the jobs of those still to grade.
+
+    Entries that are not students are logged with the reason; a student whose results
+    carry the fingerprint of the same submission, suite, config and kit is logged as
+    skipped (unless ``force``).
     """
     surveyed = submission.survey(folder)
     # An output folder inside the submissions folder is not a student.
@@ -116,37 +157,21 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
             log(f"{name}: already graded ({done['score']:g}), skipped; --force regrades")
             continue
         todo.append(Job(name, path, print_))
-    running: list[Job] = []
-    free_slots = list(range(jobs))
-    finished = 0
-    timings = []
-    while todo or running:
-        while todo and free_slots:
-            job = todo.pop(0)
-            job.slot, job.started = free_slots.pop(0), time.monotonic()
-            job.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _settle
-            job.process = subprocess.Popen(_command(job, suite, out, config, seed, mode, mnist),
-                                           stdout=subprocess.DEVNULL, stderr=job.stderr)
-            running.append(job)
-        time.sleep(0.05)
-        for job in [j for j in running if _finished(j, config)]:
-            running.remove(job)
-            free_slots.append(job.slot)
-            seconds = time.monotonic() - job.started
-            finished += 1
-            _settle(job, config, mode, out)
-            results = reports.read_results(out / job.name) or {"score": 0}
-            timings.append((job.name, seconds))
-            log(f"[{finished}/{finished + len(running) + len(todo)}] {job.name}: "
-                f"{results['score']:g}/{config.max_score:g} ({seconds:.1f} s)")
-    _write_timings(out, timings)
-    return [name for name, _ in found]
+    return [name for name, _ in found], todo
+
+
+def log_finished(job: Job, out: Path, config: Config, seconds: float, done: int, total: int,
+                 log) -> None:
+    """The progress line of a finished student: ``[done/total] name: score/max (seconds)``."""
+    results = reports.read_results(out / job.name) or {"score": 0}
+    log(f"[{done}/{total}] {job.name}: {results['score']:g}/{config.max_score:g} "
+        f"({seconds:.1f} s)")
 
 
 def _finished(job: Job, config: Config) -> bool:
     if job.process.poll() is not None:
         return True
-    if time.monotonic() - job.started > float(config.SUBMISSION_TIMEOUT_S) + _GRACE_S:
+    if time.monotonic() - job.started > float(config.SUBMISSION_TIMEOUT_S) + GRACE_S:
         job.process.kill()
         job.process.wait()
         return True
@@ -158,17 +183,24 @@ def _settle(job: Job, config: Config, mode: str, out: Path) -> None:
     job.stderr.seek(0)
     stderr = job.stderr.read()
     job.stderr.close()
+    settle(job, config, mode, out, job.process.returncode, stderr)
+
+
+def settle(job: Job, config: Config, mode: str, out: Path, returncode: int,
+           stderr: bytes) -> None:
+    """After a grading process exited with ``returncode``: keep the results file it wrote,
+    or write a clear one naming the exit and the last line of its ``stderr``."""
     done = reports.read_results(out / job.name)
-    if job.process.returncode == 0 and done is not None:
+    if returncode == 0 and done is not None:
         return
-    reason = f"grading process exit {job.process.returncode}"
+    reason = f"grading process exit {returncode}"
     tail = stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
     if tail[0]:
         reason += f": {tail[0][:300]}"
-    _failed_grading(job, config, mode, reason, out)
+    failed_grading(job, config, mode, reason, out)
 
 
-def _write_timings(out: Path, timings: list[tuple[str, float]]) -> None:
+def write_timings(out: Path, timings: list[tuple[str, float]]) -> None:
     if timings:
         lines = ["student,seconds"] + [f"{n},{s:.2f}" for n, s in sorted(timings)]
         reports.write_atomically(out / reports.TIMINGS_FILE, "\n".join(lines) + "\n")
