@@ -267,8 +267,12 @@ def _no_sandbox(address: str, info: WorkerInfo) -> str:
 def connect(address: str, log: Callable[[str], None]) -> Iterator[object]:
     """A Dask client for ``address``: ``local:N`` starts a LocalCluster of N single-threaded
     worker processes on this machine; anything else is a scheduler address."""
-    import distributed
-
+    try:
+        import distributed
+    except ImportError as error:
+        raise GraderProblem(f"--cluster needs Dask distributed, which is not installed here "
+                            f"({error}); install it with: pip install 'dask[distributed]'"
+                            ) from error
     if address.startswith(LOCAL_PREFIX):
         count = address[len(LOCAL_PREFIX):]
         if not count.isdigit() or int(count) < 1:
