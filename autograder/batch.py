@@ -2,7 +2,9 @@
 
 A student whose ``results.json`` carries the same fingerprint (submission, suite, config
 and kit all unchanged) is not graded again unless ``force`` is set, so a batch that was
-interrupted resumes where it stopped and ends with the same gradebook.
+interrupted resumes where it stopped and ends with the same gradebook. The steps around
+the grading process (:func:`plan`, :func:`settle`, :func:`log_finished`,
+:func:`write_timings`) are shared with the Dask runner, :mod:`autograder.cluster`.
 """
 
 from __future__ import annotations
@@ -95,6 +97,37 @@ def failed_grading(job: Job, config: Config, mode: str, reason: str, out: Path) 
     reports.write_student(result, out / job.name, fingerprint="")
 
 
+def plan(folder: Path, out: Path, suite: Path, config: Config, *, force: bool,
+         log) -> tuple[list[str], list[Job]]:
+    """Every student in ``folder``, and the jobs of those still to grade.
+
+    Entries that are not students are logged with the reason; a student whose results
+    carry the fingerprint of the same submission, suite, config and kit is logged as
+    skipped (unless ``force``).
+    """
+    surveyed = submission.survey(folder)
+    # An output folder inside the submissions folder is not a student.
+    found = [(name, path) for name, path in surveyed.submissions
+             if path.resolve() != out.resolve()]
+    skipped = surveyed.skipped + [(path.name, "the output folder of this batch")
+                                  for _, path in surveyed.submissions
+                                  if path.resolve() == out.resolve()]
+    for entry, reason in skipped:
+        log(f"not graded: {entry!r}: {reason}")
+    todo: list[Job] = []
+    for name, path in found:
+        try:
+            print_ = fingerprint(path, suite, config)
+        except OSError:  # unreadable: graded (and reported) without resuming
+            print_ = ""
+        done = reports.read_results(out / name)
+        if not force and print_ and done and done["extra_data"].get("fingerprint") == print_:
+            log(f"{name}: already graded ({done['score']:g}), skipped; --force regrades")
+            continue
+        todo.append(Job(name, path, print_))
+    return [name for name, _ in found], todo
+
+
 def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: int,
                 jobs: int, force: bool, mode: str, mnist: Path, log) -> list[str]:
     """Grade every submission in ``folder`` into ``out``; return the students' names.
@@ -127,37 +160,6 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
                          log)
     write_timings(out, timings)
     return students
-
-
-def plan(folder: Path, out: Path, suite: Path, config: Config, *, force: bool,
-         log) -> tuple[list[str], list[Job]]:
-    """Every student in ``folder``, and the jobs of those still to grade.
-
-    Entries that are not students are logged with the reason; a student whose results
-    carry the fingerprint of the same submission, suite, config and kit is logged as
-    skipped (unless ``force``).
-    """
-    surveyed = submission.survey(folder)
-    # An output folder inside the submissions folder is not a student.
-    found = [(name, path) for name, path in surveyed.submissions
-             if path.resolve() != out.resolve()]
-    skipped = surveyed.skipped + [(path.name, "the output folder of this batch")
-                                  for _, path in surveyed.submissions
-                                  if path.resolve() == out.resolve()]
-    for entry, reason in skipped:
-        log(f"not graded: {entry!r}: {reason}")
-    todo: list[Job] = []
-    for name, path in found:
-        try:
-            print_ = fingerprint(path, suite, config)
-        except OSError:  # unreadable: graded (and reported) without resuming
-            print_ = ""
-        done = reports.read_results(out / name)
-        if not force and print_ and done and done["extra_data"].get("fingerprint") == print_:
-            log(f"{name}: already graded ({done['score']:g}), skipped; --force regrades")
-            continue
-        todo.append(Job(name, path, print_))
-    return [name for name, _ in found], todo
 
 
 def log_finished(job: Job, out: Path, config: Config, seconds: float, done: int, total: int,

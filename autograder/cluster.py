@@ -50,6 +50,7 @@ LOCAL_PREFIX = "local:"
 WORKER_WAIT_S = 60.0
 _PR_SET_PDEATHSIG = 1
 _FILE, _LINK, _OTHER = "file", "link", "other"
+_STDERR_KEPT = 64 * 1024  # of a grading process's stderr, only the last line is reported
 _FIND_VIEW = "from autograder import sandbox_view; print(sandbox_view.package_view())"
 
 
@@ -247,7 +248,7 @@ def grade_on_worker(task: Task, mnist: bytes) -> Reply:
         written = root / "out" / task.name
         files = {p.name: p.read_bytes() for p in sorted(written.glob("*"))
                  if p.is_file() and not p.name.startswith(".")} if written.is_dir() else {}
-    return Reply(files, returncode, stderr, info.mode, seconds, address)
+    return Reply(files, returncode, stderr[-_STDERR_KEPT:], info.mode, seconds, address)
 
 
 def _kit_mismatch(address: str, theirs: str, ours: str) -> str:
@@ -408,6 +409,10 @@ def _settle(future: object, job: batch.Job, out: Path, config: Config, failed_mo
         batch.failed_grading(job, config, failed_mode,
                              f"the cluster task failed: {type(error).__name__}: {message}", out)
         return time.monotonic() - job.started
-    _write_reply(out / job.name, reply.files)
+    try:
+        _write_reply(out / job.name, reply.files)
+    except ValueError as error:  # a broken worker (bad name or not UTF-8), not the student
+        batch.failed_grading(job, config, reply.mode, f"{reply.worker}: {error}", out)
+        return reply.seconds
     batch.settle(job, config, reply.mode, out, reply.returncode, reply.stderr)
     return reply.seconds

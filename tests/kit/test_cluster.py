@@ -165,3 +165,10 @@ def test_an_entry_outside_the_submission_is_refused(tmp_path: Path) -> None:
         cluster.unpack([cluster.Entry("../escape.py", "file", b"x = 1\n", 6)],
                        tmp_path / "received")
     assert not (tmp_path / "escape.py").exists()
+
+
+def test_a_bad_local_cluster_size_is_refused(small_class: Path, tmp_path: Path) -> None:
+    done = _grade(str(small_class), "--out", str(tmp_path / "o"), "--cluster", "local:0",
+                  timeout=120)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "--cluster local:0: give local:N with N at least 1" in done.stderr
