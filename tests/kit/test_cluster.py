@@ -7,7 +7,9 @@ workers is used) is graded with the hidden suite locally (``--jobs 2``) and on a
 student is written and run again: the second run skips what the first finished, and the
 gradebook and every student's reports end byte-identical to the local run's. A worker
 whose PATH has no ``bwrap`` makes ``--require-sandbox`` refuse, naming the worker, before
-anything is graded. Submissions travel to the workers as data, bounded as staging bounds
+anything is graded; a worker whose kit differs stops the run, naming it, and a task that
+dies (a lost worker, a worker that joined with another kit) becomes its student's row
+with a grader-side message. Submissions travel to the workers as data, bounded as staging bounds
 them: links, pipes and oversized files give the same staging result on the worker as on
 the client.
 
@@ -27,7 +29,9 @@ from pathlib import Path
 import distributed
 import pytest
 
-from autograder import cluster, submission
+from autograder import batch, cluster, reports, submission
+from autograder import config as config_module
+from autograder.grading import GraderProblem
 from autograder.paths import PROJECT_DIR, SAMPLE_CLASS
 
 STUDENTS = ("alan_turing", "barbara_liskov", "claude_shannon", "katherine_johnson")
@@ -172,3 +176,55 @@ def test_a_bad_local_cluster_size_is_refused(small_class: Path, tmp_path: Path) 
                   timeout=120)
     assert done.returncode == 2, done.stderr[-3000:]
     assert "--cluster local:0: give local:N with N at least 1" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def one_worker() -> distributed.Client:
+    """A cluster of one worker process that is not retried on another after it dies."""
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None,
+                                  scheduler_kwargs={"allowed_failures": 0}) as local, \
+            distributed.Client(local) as client:
+        yield client
+
+
+def test_a_worker_with_another_kit_is_named_before_grading(one_worker: distributed.Client,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    worker = next(iter(one_worker.nthreads()))
+    assert cluster.check_workers(one_worker, True, lambda _: None)[worker].kit == \
+        cluster.kit_digest()
+    monkeypatch.setattr(cluster, "kit_digest", lambda: "0" * 64)  # this client's kit changed
+    with pytest.raises(GraderProblem, match=f"worker {worker} runs a different version"):
+        cluster.check_workers(one_worker, False, lambda _: None)
+
+
+def _failed_row(out: Path, student: str) -> str:
+    document = reports.read_results(out / student)
+    assert document["score"] == 0 and document["tests"] == []
+    assert document["extra_data"]["error"].startswith("The grader failed on this submission")
+    return document["extra_data"]["error"]
+
+
+def test_a_task_that_dies_is_the_students_row(one_worker: distributed.Client,
+                                              tmp_path: Path) -> None:
+    config = config_module.load()
+    job = batch.Job("ada_lovelace", SAMPLE_CLASS / "ada_lovelace.py", "")
+    # The worker process dies in the middle of the task, as when its machine is lost.
+    lost = one_worker.submit(os._exit, 1, pure=False)
+    distributed.wait(lost)
+    job.started = time.monotonic()
+    cluster._settle(lost, job, tmp_path, config, "bubblewrap")
+    assert "the cluster task failed: KilledWorker" in _failed_row(tmp_path, "ada_lovelace")
+
+    # A worker that joined after the check, with another kit: its task refuses to grade.
+    logged: list[str] = []
+    template = cluster.Task(name="", entry="", files=[], config_name=config.path.name,
+                            config_text=config.path.read_text(), suite="tests/public", seed=1,
+                            fingerprint="", kit="0" * 64, require_sandbox=False)
+    cluster._run_tasks(one_worker, [batch.Job("barbara_liskov",
+                                              SAMPLE_CLASS / "barbara_liskov.py", "")],
+                       template, one_worker.scatter(b""), tmp_path, config, "bubblewrap", 1,
+                       logged.append)
+    assert "runs a different version of the kit" in _failed_row(tmp_path, "barbara_liskov")
+    assert len(logged) == 1 and logged[0].startswith("[1/1] barbara_liskov: 0/100 (")
