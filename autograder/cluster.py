@@ -314,10 +314,11 @@ def check_workers(client: object, require_sandbox: bool,
             raise GraderProblem(_kit_mismatch(address, info.kit, kit_digest()))
         if require_sandbox and info.mode != sandbox.BUBBLEWRAP:
             raise GraderProblem(_no_sandbox(address, info))
+    sandboxed = [info for info in workers.values() if info.mode == sandbox.BUBBLEWRAP]
+    if sandboxed:
+        log(f"isolation: bubblewrap sandbox on {len(sandboxed)} of {len(workers)} worker(s)")
     for address, info in workers.items():
-        if info.mode == sandbox.BUBBLEWRAP:
-            log(f"isolation on {address}: bubblewrap sandbox")
-        else:
+        if info.mode != sandbox.BUBBLEWRAP:
             log(f"isolation on {address}: separate process with kernel limits only "
                 f"({info.reason}); install bubblewrap and libseccomp2 there for full isolation")
     return workers

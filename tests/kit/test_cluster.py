@@ -96,7 +96,7 @@ def test_interrupted_cluster_run_resumes_to_the_local_gradebook(small_class: Pat
                      "--require-sandbox")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "cluster: started a local Dask cluster of 2 worker process(es)" in resumed.stderr
-    assert resumed.stderr.count(": bubblewrap sandbox") == 2
+    assert "isolation: bubblewrap sandbox on 2 of 2 worker(s)" in resumed.stderr
     for student in STUDENTS:
         skipped = f"{student}: already graded" in resumed.stderr
         assert skipped == (student in first), (student, resumed.stderr[-3000:])
@@ -125,11 +125,21 @@ def test_require_sandbox_names_the_worker_without_bubblewrap(small_class: Path,
         worker = next(iter(local.scheduler_info["workers"]))
         done = _grade(str(small_class), "--out", str(out), "--cluster",
                       local.scheduler_address, "--require-sandbox", timeout=300)
+        one = tmp_path / "one"  # without --require-sandbox: graded, and recorded as such
+        one.mkdir()
+        shutil.copyfile(small_class / "alan_turing.py", one / "alan_turing.py")
+        unsandboxed = _grade(str(one), "--out", str(tmp_path / "one_out"), "--cluster",
+                             local.scheduler_address, "--suite", "public", timeout=300)
     assert done.returncode == 2, done.stderr[-3000:]
     assert f"worker {worker}" in done.stderr
     assert "--require-sandbox" in done.stderr and "Install the 'bubblewrap'" in done.stderr
     assert "bwrap is missing or cannot run" in done.stderr
     assert not any(out.glob("*/results.json")) and not (out / "gradebook.csv").exists()
+    assert unsandboxed.returncode == 0, unsandboxed.stderr[-3000:]
+    assert f"isolation on {worker}: separate process with kernel limits only" in \
+        unsandboxed.stderr
+    row = (tmp_path / "one_out" / "gradebook.csv").read_text().splitlines()[1]
+    assert row.startswith("alan_turing,0,") and ",process; seccomp; " in row
 
 
 def _staged(name: str, path: Path, workdir: Path) -> tuple[list[str], str]:
