@@ -3,7 +3,9 @@
 A small class from ``samples/class`` (the untouched stub, a syntax error, a single fault
 and a correct folder submission; the last two train on MNIST, so the split shipped to the
 workers is used) is graded with the hidden suite locally (``--jobs 2``) and on a
-``LocalCluster`` (``--cluster local:N``). The cluster run is killed as soon as its first
+``LocalCluster`` (``--cluster local:N``), with a config of its own that trains for two
+epochs instead of twenty (cheaper, and the workers must use the config's text they are
+sent, not their own). The cluster run is killed as soon as its first
 student is written and run again: the second run skips what the first finished, and the
 gradebook and every student's reports end byte-identical to the local run's. A worker
 whose PATH has no ``bwrap`` makes ``--require-sandbox`` refuse, naming the worker, before
@@ -32,7 +34,7 @@ import pytest
 from autograder import batch, cluster, reports, submission
 from autograder import config as config_module
 from autograder.grading import GraderProblem
-from autograder.paths import PROJECT_DIR, SAMPLE_CLASS
+from autograder.paths import DEFAULT_CONFIG, PROJECT_DIR, SAMPLE_CLASS
 
 STUDENTS = ("alan_turing", "barbara_liskov", "claude_shannon", "katherine_johnson")
 TIMEOUT_S = 600
@@ -57,9 +59,19 @@ def small_class(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def local_grades(small_class: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def short_training(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("config") / "grader_config.py"
+    path.write_text(DEFAULT_CONFIG.read_text()
+                    + '\nMNIST_TRAINING = {"lr": 0.1, "epochs": 2, "batch_size": 64}\n')
+    return path
+
+
+@pytest.fixture(scope="module")
+def local_grades(small_class: Path, short_training: Path,
+                 tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("local")
-    done = _grade(str(small_class), "--out", str(out), "--jobs", "2", "--require-sandbox")
+    done = _grade(str(small_class), "--out", str(out), "--jobs", "2", "--require-sandbox",
+                  "--config", str(short_training))
     assert done.returncode == 0, done.stderr[-3000:]
     return out
 
@@ -82,18 +94,20 @@ def _interrupt_after_first_student(command: list[str], out: Path) -> bool:
 
 
 def test_interrupted_cluster_run_resumes_to_the_local_gradebook(small_class: Path,
+                                                               short_training: Path,
                                                                local_grades: Path,
                                                                tmp_path: Path) -> None:
     out = tmp_path / "cluster"
     command = [sys.executable, "-m", "autograder", "grade", str(small_class), "--out",
-               str(out), "--cluster", "local:1", "--require-sandbox"]
+               str(out), "--cluster", "local:1", "--require-sandbox", "--config",
+               str(short_training)]
     assert _interrupt_after_first_student(command, out), "the run ended before the kill"
     assert not (out / "gradebook.csv").exists()
     first = sorted(p.parent.name for p in out.glob("*/results.json"))
     assert first and len(first) < len(STUDENTS)
 
     resumed = _grade(str(small_class), "--out", str(out), "--cluster", "local:2",
-                     "--require-sandbox")
+                     "--require-sandbox", "--config", str(short_training))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "cluster: started a local Dask cluster of 2 worker process(es)" in resumed.stderr
     assert "isolation: bubblewrap sandbox on 2 of 2 worker(s)" in resumed.stderr
