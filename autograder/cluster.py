@@ -208,8 +208,14 @@ class _Slots:
 _SLOTS = _Slots()
 
 
-def _die_with_worker() -> None:
-    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+def _die_with_worker() -> Callable[[], None]:
+    """A function run in the grading process before exec: it dies with this worker's thread.
+
+    The C library is loaded here, before the fork, so that the child takes no lock that
+    another thread of the worker may hold.
+    """
+    libc = ctypes.CDLL(None)
+    return lambda: libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def grade_on_worker(task: Task, mnist: bytes) -> Reply:
@@ -240,7 +246,7 @@ def grade_on_worker(task: Task, mnist: bytes) -> Reply:
         try:
             done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                   timeout=float(config.SUBMISSION_TIMEOUT_S) + batch.GRACE_S,
-                                  preexec_fn=_die_with_worker, check=False)
+                                  preexec_fn=_die_with_worker(), check=False)
             returncode, stderr = done.returncode, done.stderr
         except subprocess.TimeoutExpired as expired:
             returncode, stderr = -signal.SIGKILL, expired.stderr or b""
