@@ -106,7 +106,7 @@ def grade_command(args: argparse.Namespace) -> int:
     """Grade every submission in a folder (or one file) and write the reports."""
     config = config_module.load(args.config)
     given = _submissions(Path(args.submissions))
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise GraderProblem(f"--jobs must be at least 1, got {args.jobs}")
     if given.is_dir() and nbgrader.course_root_hint(given):
         raise GraderProblem(nbgrader.course_root_hint(given))
@@ -116,7 +116,7 @@ def grade_command(args: argparse.Namespace) -> int:
         raise GraderProblem(f"no submission found in {given}: it holds no .py or .ipynb file "
                             "and no sub-folder. Give the folder with one file or sub-folder "
                             "per student (nbgrader: COURSE/submitted).")
-    mode = _isolation(args.require_sandbox)
+    mode = None if args.cluster else _isolation(args.require_sandbox)  # workers probe their own
     assignment = config.assignment
     suite = assignment.public_suite if args.suite == "public" else assignment.hidden_suite
     seed = config.PUBLIC_SEED if args.suite == "public" else config.HIDDEN_SEED
@@ -134,8 +134,7 @@ def grade_command(args: argparse.Namespace) -> int:
             folder = Path(scratch) / "one"
             folder.mkdir()
             shutil.copyfile(given, folder / given.name)
-        students = batch.grade_class(folder, out, suite, config, seed=seed, jobs=args.jobs,
-                                     force=args.force, mode=mode, data=saved, log=progress)
+        students = _run_batch(args, folder, out, suite, config, seed, mode, saved, progress)
     progress.close()
     path = reports.write_gradebook(out, students, assignment.functions)
     lms.write_tests_csv(out, students)
@@ -146,6 +145,21 @@ def grade_command(args: argparse.Namespace) -> int:
     # One file that cannot be graded is that student's row; a whole folder of them is a
     # layout mismatch.
     return _all_unusable(given, out, students, assignment) if given.is_dir() else 0
+
+
+def _run_batch(args: argparse.Namespace, folder: Path, out: Path, suite: Path,
+               config: config_module.Config, seed: int, mode: str | None, data: Path | None,
+               log: Progress) -> list[str]:
+    """Grade the folder with the local runner, or with ``--cluster`` on Dask (whose module,
+    and Dask itself, are imported only then)."""
+    if args.cluster:
+        from autograder import cluster
+
+        return cluster.grade_class(folder, out, suite, config, seed=seed, jobs=args.jobs,
+                                   force=args.force, address=args.cluster,
+                                   require_sandbox=args.require_sandbox, data=data, log=log)
+    return batch.grade_class(folder, out, suite, config, seed=seed, jobs=args.jobs or 1,
+                             force=args.force, mode=mode, data=data, log=log)
 
 
 def _all_unusable(folder: Path, out: Path, students: list[str], assignment: Assignment) -> int:
@@ -218,11 +232,20 @@ def build_parser() -> argparse.ArgumentParser:
     grade_parser.add_argument("submissions", help="folder with one file or folder per student, "
                               "or a single .py/.ipynb file")
     grade_parser.add_argument("--out", required=True, help="folder for gradebook and feedback")
-    grade_parser.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
+    grade_parser.add_argument("--jobs", type=int, default=None,
+                              help="submissions graded at once (default 1; with --cluster: "
+                                   "submissions in flight, default twice the workers' threads)")
     grade_parser.add_argument("--force", action="store_true",
                               help="regrade students that already have results")
     grade_parser.add_argument("--require-sandbox", action="store_true",
-                              help="refuse to grade without bubblewrap")
+                              help="refuse to grade without bubblewrap (with --cluster: "
+                                   "on any worker)")
+    grade_parser.add_argument("--cluster", metavar="ADDRESS", default=None,
+                              help="grade each student as a task on a Dask distributed "
+                                   "cluster: 'local:N' starts N single-threaded worker "
+                                   "processes here, anything else is a scheduler address "
+                                   "(tcp://host:8786); every worker needs the same kit "
+                                   "installed, and bubblewrap for the sandbox")
     grade_parser.add_argument("--suite", choices=("hidden", "public"), default="hidden",
                               help="tests that give the points: 'hidden' (default, the full "
                                    "grading suite) or 'public' (the students' own self-check "

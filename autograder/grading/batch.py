@@ -2,7 +2,9 @@
 
 A student whose ``results.json`` carries the same fingerprint (submission, suite, config
 and kit all unchanged) is not graded again unless ``force`` is set, so a batch that was
-interrupted resumes where it stopped and ends with the same gradebook.
+interrupted resumes where it stopped and ends with the same gradebook. The steps around
+the grading process (:func:`plan`, :func:`settle`, :func:`log_finished`,
+:func:`write_timings`) are shared with the Dask runner, :mod:`autograder.cluster`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from autograder.grading.grade import GradeResult, result_fields
 from autograder.paths import PACKAGE_DIR
 from autograder.reports import documents as reports
 
-_GRACE_S = 120.0
+GRACE_S = 120.0
 HASH_LIMIT = 64 * 1024 * 1024
 
 
@@ -66,19 +68,24 @@ def _hash_tree(digest: hashlib._Hash, path: Path) -> None:
                 digest.update(chunk)
 
 
-def fingerprint(path: Path, suite: Path, config: Config) -> str:
-    """A digest of everything that decides a grade: submission, suite, config, kit code and
-    the assignment's own files (declaration, helpers, mistake catalogue, reference)."""
+def digest_of(*parts: Path) -> str:
+    """The SHA-256 of the files under ``parts`` (names and contents, in order)."""
     digest = hashlib.sha256()
-    assignment = config.assignment
-    for part in (path, suite, config.path, PACKAGE_DIR, assignment.folder,
-                 assignment.reference, *assignment.helpers):
+    for part in parts:
         _hash_tree(digest, part)
     return digest.hexdigest()
 
 
-def _command(job: Job, suite: Path, out: Path, config: Config, seed: int, mode: str,
-             data: Path | None) -> list:
+def fingerprint(path: Path, suite: Path, config: Config) -> str:
+    """A digest of everything that decides a grade: submission, suite, config, kit code and
+    the assignment's own files (declaration, helpers, mistake catalogue, reference)."""
+    assignment = config.assignment
+    return digest_of(path, suite, config.path, PACKAGE_DIR, assignment.folder,
+                     assignment.reference, *assignment.helpers)
+
+
+def grading_command(job: Job, suite: Path, out: Path, config: Config, seed: int, mode: str,
+                    data: Path | None) -> list:
     # --option=value: a value starting with "-" (a file named -draft.py) stays a value.
     return [sys.executable, "-m", "autograder.grading", f"--name={job.name}",
             f"--path={job.path}", f"--suite={suite}", f"--out={out / job.name}",
@@ -86,7 +93,7 @@ def _command(job: Job, suite: Path, out: Path, config: Config, seed: int, mode: 
             f"--slot={job.slot}", f"--fingerprint={job.fingerprint}", f"--data={data or ''}"]
 
 
-def _failed_grading(job: Job, config: Config, mode: str, reason: str, out: Path) -> None:
+def failed_grading(job: Job, config: Config, mode: str, reason: str, out: Path) -> None:
     result = GradeResult(student=job.name, kind=job.path.suffix.lstrip(".") or "folder",
                          isolation=mode, max_score=config.max_score, **result_fields(config),
                          error=f"The grader failed on this submission ({reason}). This is a "
@@ -94,12 +101,13 @@ def _failed_grading(job: Job, config: Config, mode: str, reason: str, out: Path)
     reports.write_student(result, out / job.name, fingerprint="")
 
 
-def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: int,
-                jobs: int, force: bool, mode: str, data: Path | None, log) -> list[str]:
-    """Grade every submission in ``folder`` into ``out``; return the students' names.
+def plan(folder: Path, out: Path, suite: Path, config: Config, *, force: bool,
+         log) -> tuple[list[str], list[Job]]:
+    """Every student in ``folder``, and the jobs of those still to grade.
 
-    ``data`` is the assignment's data set as saved for this batch (its ``save_data``), or
-    None when the assignment has none.
+    Entries that are not students are logged with the reason; a student whose results
+    carry the fingerprint of the same submission, suite, config and kit is logged as
+    skipped (unless ``force``).
     """
     surveyed = submission.survey(folder)
     # An output folder inside the submissions folder is not a student.
@@ -121,6 +129,17 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
             log(f"{name}: already graded ({done['score']:g}), skipped; --force regrades")
             continue
         todo.append(Job(name, path, print_))
+    return [name for name, _ in found], todo
+
+
+def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: int,
+                jobs: int, force: bool, mode: str, data: Path | None, log) -> list[str]:
+    """Grade every submission in ``folder`` into ``out``; return the students' names.
+
+    ``data`` is the assignment's data set as saved for this batch (its ``save_data``), or
+    None when the assignment has none.
+    """
+    students, todo = plan(folder, out, suite, config, force=force, log=log)
     running: list[Job] = []
     free_slots = list(range(jobs))
     finished = 0
@@ -130,7 +149,8 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
             job = todo.pop(0)
             job.slot, job.started = free_slots.pop(0), time.monotonic()
             job.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _settle
-            job.process = subprocess.Popen(_command(job, suite, out, config, seed, mode, data),
+            job.process = subprocess.Popen(grading_command(job, suite, out, config, seed, mode,
+                                                           data),
                                            stdout=subprocess.DEVNULL, stderr=job.stderr)
             running.append(job)
         time.sleep(0.05)
@@ -140,18 +160,25 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
             seconds = time.monotonic() - job.started
             finished += 1
             _settle(job, config, mode, out)
-            results = reports.read_results(out / job.name) or {"score": 0}
             timings.append((job.name, seconds))
-            log(f"[{finished}/{finished + len(running) + len(todo)}] {job.name}: "
-                f"{results['score']:g}/{config.max_score:g} ({seconds:.1f} s)")
-    _write_timings(out, timings)
-    return [name for name, _ in found]
+            log_finished(job, out, config, seconds, finished, finished + len(running) + len(todo),
+                         log)
+    write_timings(out, timings)
+    return students
+
+
+def log_finished(job: Job, out: Path, config: Config, seconds: float, done: int, total: int,
+                 log) -> None:
+    """The progress line of a finished student: ``[done/total] name: score/max (seconds)``."""
+    results = reports.read_results(out / job.name) or {"score": 0}
+    log(f"[{done}/{total}] {job.name}: {results['score']:g}/{config.max_score:g} "
+        f"({seconds:.1f} s)")
 
 
 def _finished(job: Job, config: Config) -> bool:
     if job.process.poll() is not None:
         return True
-    if time.monotonic() - job.started > float(config.SUBMISSION_TIMEOUT_S) + _GRACE_S:
+    if time.monotonic() - job.started > float(config.SUBMISSION_TIMEOUT_S) + GRACE_S:
         job.process.kill()
         job.process.wait()
         return True
@@ -163,17 +190,24 @@ def _settle(job: Job, config: Config, mode: str, out: Path) -> None:
     job.stderr.seek(0)
     stderr = job.stderr.read()
     job.stderr.close()
+    settle(job, config, mode, out, job.process.returncode, stderr)
+
+
+def settle(job: Job, config: Config, mode: str, out: Path, returncode: int,
+           stderr: bytes) -> None:
+    """After a grading process exited with ``returncode``: keep the results file it wrote,
+    or write a clear one naming the exit and the last line of its ``stderr``."""
     done = reports.read_results(out / job.name)
-    if job.process.returncode == 0 and done is not None:
+    if returncode == 0 and done is not None:
         return
-    reason = f"grading process exit {job.process.returncode}"
+    reason = f"grading process exit {returncode}"
     tail = stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
     if tail[0]:
         reason += f": {tail[0][:300]}"
-    _failed_grading(job, config, mode, reason, out)
+    failed_grading(job, config, mode, reason, out)
 
 
-def _write_timings(out: Path, timings: list[tuple[str, float]]) -> None:
+def write_timings(out: Path, timings: list[tuple[str, float]]) -> None:
     if timings:
         lines = ["student,seconds"] + [f"{n},{s:.2f}" for n, s in sorted(timings)]
         reports.write_atomically(out / reports.TIMINGS_FILE, "\n".join(lines) + "\n")
