@@ -16,7 +16,7 @@ from autograder.config import ConfigError
 from autograder.grading import batch, submission, target
 from autograder.grading.grade import GraderProblem, grade, kill_descendants
 from autograder.platforms import gradescope, lms, nbgrader
-from autograder.reports import class_report, feedback_html
+from autograder.reports import class_report
 from autograder.reports import documents as reports
 from autograder.reports.progress import Progress
 from autograder.sandbox import cgroup, seccomp_filter
@@ -138,7 +138,6 @@ def grade_command(args: argparse.Namespace) -> int:
     progress.close()
     path = reports.write_gradebook(out, students, assignment.functions)
     lms.write_tests_csv(out, students)
-    feedback_html.write_all(out, students, assignment)
     report, summary = class_report.write(out, students, assignment.functions)
     _log(summary)
     _log(f"gradebook: {path}; per test: {out / lms.TESTS_FILE}; class report: {report}")

@@ -243,8 +243,8 @@ def grade_on_worker(task: Task, data: bytes | None) -> Reply:
         config = config_module.load(config_path)
         job = batch.Job(task.name, root / "submission" / task.entry, task.fingerprint,
                         slot=task.slot_bases.get(address, 0) + local_slot)
-        command = batch.grading_command(job, PROJECT_DIR / task.suite, root / "out", config,
-                                        task.seed, info.mode, data_path)
+        command = batch.grading_task(job, PROJECT_DIR / task.suite, root / "out", config,
+                                     task.seed, info.mode, data_path).argv()
         started = time.monotonic()
         try:
             done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

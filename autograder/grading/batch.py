@@ -1,5 +1,11 @@
 """Grades a whole class: one fresh grading process per student, ``jobs`` at a time.
 
+Each grading process is forked from a fork server (:mod:`multiprocessing`'s
+``forkserver``) that has already imported the grader, pytest, numpy and matplotlib: a
+student costs a fork instead of an interpreter start-up and its imports. The fork server
+runs no student code (that happens only in the sandboxed workers each grading process
+starts), and every grading process is still a process of its own.
+
 A student whose ``results.json`` carries the same fingerprint (submission, suite, config
 and kit all unchanged) is not graded again unless ``force`` is set, so a batch that was
 interrupted resumes where it stopped and ends with the same gradebook. The steps around
@@ -10,10 +16,9 @@ the grading process (:func:`plan`, :func:`settle`, :func:`log_finished`,
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import stat
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -21,12 +26,15 @@ from pathlib import Path
 
 from autograder.config import Config
 from autograder.grading import submission
-from autograder.grading.grade import GradeResult, result_fields
+from autograder.grading.grade import GradeResult, GradingTask, result_fields, run_forked
 from autograder.paths import PACKAGE_DIR
 from autograder.reports import documents as reports
+from autograder.reports import feedback_html
 
 GRACE_S = 120.0
 HASH_LIMIT = 64 * 1024 * 1024
+# Imported once by the fork server, inherited by every grading process it forks.
+PRELOAD = ["autograder.grading.grade", "autograder.reports.feedback_html", "matplotlib.pyplot"]
 
 
 @dataclass
@@ -36,8 +44,8 @@ class Job:
     name: str
     path: Path
     fingerprint: str
-    process: subprocess.Popen | None = None
-    stderr: object = None
+    process: multiprocessing.process.BaseProcess | None = None
+    stderr: str = ""  # the file its stderr goes to
     slot: int = 0
     started: float = 0.0
 
@@ -84,13 +92,28 @@ def fingerprint(path: Path, suite: Path, config: Config) -> str:
                      assignment.reference, *assignment.helpers)
 
 
-def grading_command(job: Job, suite: Path, out: Path, config: Config, seed: int, mode: str,
-                    data: Path | None) -> list:
-    # --option=value: a value starting with "-" (a file named -draft.py) stays a value.
-    return [sys.executable, "-m", "autograder.grading", f"--name={job.name}",
-            f"--path={job.path}", f"--suite={suite}", f"--out={out / job.name}",
-            f"--config={config.path}", f"--isolation={mode}", f"--seed={seed}",
-            f"--slot={job.slot}", f"--fingerprint={job.fingerprint}", f"--data={data or ''}"]
+def grading_task(job: Job, suite: Path, out: Path, config: Config, seed: int, mode: str,
+                 data: Path | None) -> GradingTask:
+    """What ``job``'s grading process needs; ``.argv()`` is its command line, for runners
+    that start it as a program of its own (the cluster's workers)."""
+    return GradingTask(job.name, job.path, suite, out / job.name, config.path, mode, seed,
+                       job.slot, job.fingerprint, data)
+
+
+def _fork_server() -> multiprocessing.context.BaseContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def _start(context: multiprocessing.context.BaseContext, job: Job, task: GradingTask) -> None:
+    """Fork the grading process of ``job``; it gets this process's environment and folder
+    (the fork server's may be older) and writes its stderr to a file read by _settle."""
+    handle, job.stderr = tempfile.mkstemp(prefix="regkit-grading-", suffix=".log")
+    os.close(handle)
+    job.process = context.Process(target=run_forked, name=f"grading {job.name}",
+                                  args=(task, job.stderr, dict(os.environ), os.getcwd()))
+    job.process.start()
 
 
 def failed_grading(job: Job, config: Config, mode: str, reason: str, out: Path) -> None:
@@ -98,7 +121,7 @@ def failed_grading(job: Job, config: Config, mode: str, reason: str, out: Path) 
                          isolation=mode, max_score=config.max_score, **result_fields(config),
                          error=f"The grader failed on this submission ({reason}). This is a "
                                "problem of the grader, not a grade: ask your instructor.")
-    reports.write_student(result, out / job.name, fingerprint="")
+    feedback_html.write_student(result, out / job.name, config.assignment, fingerprint="")
 
 
 def plan(folder: Path, out: Path, suite: Path, config: Config, *, force: bool,
@@ -140,6 +163,7 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
     None when the assignment has none.
     """
     students, todo = plan(folder, out, suite, config, force=force, log=log)
+    context = _fork_server()
     running: list[Job] = []
     free_slots = list(range(jobs))
     finished = 0
@@ -148,10 +172,7 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
         while todo and free_slots:
             job = todo.pop(0)
             job.slot, job.started = free_slots.pop(0), time.monotonic()
-            job.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _settle
-            job.process = subprocess.Popen(grading_command(job, suite, out, config, seed, mode,
-                                                           data),
-                                           stdout=subprocess.DEVNULL, stderr=job.stderr)
+            _start(context, job, grading_task(job, suite, out, config, seed, mode, data))
             running.append(job)
         time.sleep(0.05)
         for job in [j for j in running if _finished(j, config)]:
@@ -176,21 +197,24 @@ def log_finished(job: Job, out: Path, config: Config, seconds: float, done: int,
 
 
 def _finished(job: Job, config: Config) -> bool:
-    if job.process.poll() is not None:
+    if job.process.exitcode is not None:
         return True
     if time.monotonic() - job.started > float(config.SUBMISSION_TIMEOUT_S) + GRACE_S:
         job.process.kill()
-        job.process.wait()
+        job.process.join()
         return True
     return False
 
 
 def _settle(job: Job, config: Config, mode: str, out: Path) -> None:
     """Make sure a finished job left a results file; write a clear one if it did not."""
-    job.stderr.seek(0)
-    stderr = job.stderr.read()
-    job.stderr.close()
-    settle(job, config, mode, out, job.process.returncode, stderr)
+    with open(job.stderr, "rb") as stream:
+        stderr = stream.read()
+    os.unlink(job.stderr)
+    job.process.join()
+    code = job.process.exitcode
+    job.process.close()
+    settle(job, config, mode, out, code, stderr)
 
 
 def settle(job: Job, config: Config, mode: str, out: Path, returncode: int,

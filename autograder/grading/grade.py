@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from autograder.config import Config
 from autograder.grading import submission
 from autograder.grading.pytest_plugin import GradingPlugin
 from autograder.grading.scoring import ScoredTest, per_function, score_tests
-from autograder.reports import documents as reports
+from autograder.reports import feedback_html
 from autograder.sandbox import cgroup
 from autograder.sandbox import launch as sandbox
 from autograder.sandbox.errors import StudentCodeProblem
@@ -173,8 +174,66 @@ def kill_descendants() -> None:
             pass
 
 
+@dataclass(frozen=True)
+class GradingTask:
+    """What one student's grading process needs: plain values, so that it can be sent to a
+    forked process or written on a command line (:meth:`argv`, read back by :func:`main`)."""
+
+    name: str
+    path: Path
+    suite: Path
+    out: Path
+    config: Path
+    isolation: str
+    seed: int
+    slot: int = 0
+    fingerprint: str = ""
+    data: Path | None = None
+
+    def argv(self) -> list[str]:
+        """``python -m autograder.grading`` with this task's options.
+
+        Every option is written ``--option=value``: a value starting with "-" (a file
+        named -draft.py) stays a value.
+        """
+        return [sys.executable, "-m", "autograder.grading", f"--name={self.name}",
+                f"--path={self.path}", f"--suite={self.suite}", f"--out={self.out}",
+                f"--config={self.config}", f"--isolation={self.isolation}",
+                f"--seed={self.seed}", f"--slot={self.slot}",
+                f"--fingerprint={self.fingerprint}", f"--data={self.data or ''}"]
+
+
+def run(task: GradingTask) -> int:
+    """Grade one submission and write its reports; the body of every grading process."""
+    ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    config = config_module.load(task.config)
+    result = grade(task.name, task.path, task.suite, config, seed=task.seed, slot=task.slot,
+                   mode=task.isolation,
+                   data_loader=lambda: config.assignment.hook("load_saved_data")(task.data))
+    feedback_html.write_student(result, task.out, config.assignment,
+                                fingerprint=task.fingerprint)
+    return 0
+
+
+def run_forked(task: GradingTask, stderr_path: str, environment: dict[str, str],
+               cwd: str) -> None:
+    """The entry point of a grading process forked from the batch's fork server.
+
+    It takes the batch's environment and working folder, sends stdout nowhere and stderr
+    to a file the batch reads when the process fails (as for a separately started
+    process), then runs :func:`run`.
+    """
+    os.environ.clear()
+    os.environ.update(environment)
+    os.chdir(cwd)
+    with open(os.devnull, "wb") as sink, open(stderr_path, "ab") as errors:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(errors.fileno(), 2)
+    sys.exit(run(task))
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Grade one submission and write its reports (used by the batch runner)."""
+    """Grade one submission and write its reports (``python -m autograder.grading``)."""
     parser = argparse.ArgumentParser(prog="python -m autograder.grading")
     for option in ("--name", "--path", "--suite", "--out", "--config", "--isolation"):
         parser.add_argument(option, required=True)
@@ -183,12 +242,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fingerprint", default="")
     parser.add_argument("--data", default="", help="the data set the batch saved")
     args = parser.parse_args(argv)
-    ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1)
-    config = config_module.load(args.config)
-    result = grade(args.name, Path(args.path), Path(args.suite), config, seed=args.seed,
-                   slot=args.slot, mode=args.isolation,
-                   data_loader=lambda: config.assignment.hook("load_saved_data")(
-                       Path(args.data)))
-    reports.write_student(result, Path(args.out), fingerprint=args.fingerprint)
-    return 0
-
+    return run(GradingTask(args.name, Path(args.path), Path(args.suite), Path(args.out),
+                           Path(args.config), args.isolation, args.seed, args.slot,
+                           args.fingerprint, Path(args.data) if args.data else None))

@@ -107,6 +107,8 @@ class GradingPlugin:
             marker = item.get_closest_marker("graded")
             if marker is None or not marker.args or marker.args[0] not in self._config.functions:
                 raise pytest.UsageError(f"{item.nodeid} lacks @pytest.mark.graded(function)")
+        if any(item.get_closest_marker("substitution") for item in items):
+            self._student.prelaunch_substitute()
 
     def _proxies(self) -> list[StudentProxy]:
         return [self._student, self._student.substituted]

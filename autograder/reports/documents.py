@@ -171,12 +171,9 @@ def feedback_markdown(result: GradeResult) -> str:
     return "\n".join(lines)
 
 
-def write_student(result: GradeResult, folder: Path, fingerprint: str = "") -> None:
-    """Write ``feedback.md`` and then ``results.json`` (the latter marks the student done)."""
-    write_atomically(folder / FEEDBACK_FILE, feedback_markdown(result))
-    write_atomically(folder / RESULTS_FILE,
-                     json.dumps(results_json(result, fingerprint), indent=2, sort_keys=True)
-                     + "\n")
+def results_text(document: dict) -> str:
+    """A results document as ``results.json`` holds it (sorted keys: byte-stable)."""
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
 def read_results(folder: Path) -> dict | None:

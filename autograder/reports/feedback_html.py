@@ -120,9 +120,12 @@ def page(results: dict, assignment: Assignment) -> str:
     return "\n".join(parts)
 
 
-def write_all(out: Path, students: list[str], assignment: Assignment) -> None:
-    """Write ``feedback.html`` for every student who has a results document."""
-    for student in students:
-        results = reports.read_results(out / student)
-        if results is not None:
-            reports.write_atomically(out / student / FEEDBACK_HTML, page(results, assignment))
+def write_student(result: reports.GradeResult, folder: Path, assignment: Assignment,
+                  fingerprint: str = "") -> None:
+    """Write a student's ``feedback.md``, ``feedback.html`` and, last, ``results.json``
+    (which marks the student done). Each grading process writes its own student's pages,
+    so rendering runs in parallel with the rest of the class."""
+    document = json.loads(reports.results_text(reports.results_json(result, fingerprint)))
+    reports.write_atomically(folder / reports.FEEDBACK_FILE, reports.feedback_markdown(result))
+    reports.write_atomically(folder / FEEDBACK_HTML, page(document, assignment))
+    reports.write_atomically(folder / reports.RESULTS_FILE, reports.results_text(document))

@@ -33,6 +33,7 @@ from autograder.sandbox.errors import (
     StudentTimeout,
 )
 
+_READ_GRACE_S = 1.0  # to read a load reply that already waits in the pipe
 _SIGNAL_REASONS = {
     signal.SIGSEGV: "it crashed with a segmentation fault (invalid memory access)",
     signal.SIGXCPU: "it used more CPU time than the limit allows",
@@ -111,12 +112,18 @@ class WorkerProcess:
         self.process: subprocess.Popen | None = None
         self.load_reply: dict | None = None
         self._requests = 0
+        self._launched_at = 0.0
 
     def start(self, timeout: float) -> dict:
-        """Start the worker and return its load reply (what it found in the submission).
+        """Start the worker and return its load reply (what it found in the submission)."""
+        self.launch()
+        return self.await_load(timeout)
 
-        The substitution worker is first sent the known-good functions' source, so that
-        no file of them is ever inside the sandbox.
+    def launch(self) -> None:
+        """Start the worker process without waiting for it to import the submission.
+
+        The substitution worker is sent the known-good functions' source as its first
+        request, so that no file of them is ever inside the sandbox.
         """
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
@@ -135,15 +142,23 @@ class WorkerProcess:
             os.close(reply_write)
             launch.close()
         self._request_fd, self._reply_fd = request_write, reply_read
-        self._requests = 0
+        self._requests, self.load_reply, self._launched_at = 0, None, time.monotonic()
+        if self.substitute:  # its first request; small enough for the empty pipe's buffer
+            assignment = self.config.assignment
+            with contextlib.suppress(BrokenPipeError):  # a dead worker shows in await_load
+                os.write(request_write, protocol.encode(
+                    {"op": "known_good", "source": assignment.substitutes.read_text(),
+                     "names": list(assignment.substituted)}))
         threading.Thread(target=self.output.drain, args=(self.process.stdout,),
                          daemon=True).start()
-        substitutes = self.config.assignment.substitutes
-        first = (protocol.encode({"op": "known_good", "source": substitutes.read_text(),
-                                  "names": list(self.config.assignment.substituted)})
-                 if self.substitute else b"")
+
+    def await_load(self, timeout: float) -> dict:
+        """Wait for the launched worker's load reply and return it."""
         what = "importing your submission"
-        reply = self._receive(first, what, timeout)
+        # The import's time limit counts from the launch; a worker started early (whose
+        # reply may have waited in the pipe since) still gets a second to be read.
+        left = timeout - (time.monotonic() - self._launched_at)
+        reply = self._receive(b"", what, max(left, min(timeout, _READ_GRACE_S)), timeout)
         try:
             self.load_reply = replies.load_reply(reply, self.config.functions)
         except replies.MalformedReply as error:
@@ -152,6 +167,11 @@ class WorkerProcess:
         if not self.substitute:  # both workers import the same code; show its output once
             self.output.add(self.load_reply["output"])
         return self.load_reply
+
+    @property
+    def launched(self) -> bool:
+        """True between :meth:`launch` and the load reply (or the worker's death)."""
+        return self.process is not None and self.load_reply is None
 
     @property
     def alive(self) -> bool:
@@ -175,7 +195,11 @@ class WorkerProcess:
             self.kill()
             raise StudentCrashed(function, str(error)) from None
 
-    def _receive(self, frame: bytes, function: str, timeout: float) -> dict:
+    def _receive(self, frame: bytes, function: str, timeout: float,
+                 limit: float | None = None) -> dict:
+        """Send ``frame`` and return the reply, waiting at most ``timeout`` seconds; a
+        timeout names ``limit`` (the limit the student knows) when it is given."""
+        limit = timeout if limit is None else limit
         deadline = time.monotonic() + timeout
         reader = protocol.FrameReader(protocol.MAX_REPLY_BYTES)
         view = memoryview(frame)
@@ -188,7 +212,7 @@ class WorkerProcess:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self.kill()
-                    raise StudentTimeout(function, timeout)
+                    raise StudentTimeout(function, limit)
                 for key, _ in selector.select(remaining):
                     if key.fd == self._request_fd:
                         try:
@@ -212,7 +236,7 @@ class WorkerProcess:
                     if reply is not None:
                         if time.monotonic() > deadline:  # decoding counts against the call
                             self.kill()
-                            raise StudentTimeout(function, timeout)
+                            raise StudentTimeout(function, limit)
                         return reply
 
     def _death_reason(self) -> str:
@@ -301,7 +325,9 @@ class StudentProxy:
             return self.worker.load_reply
         started = time.monotonic()
         try:
-            reply = self.worker.start(self._timeout(float(self.config.CALL_TIMEOUT_S), "import"))
+            timeout = self._timeout(float(self.config.CALL_TIMEOUT_S), "import")
+            reply = (self.worker.await_load(timeout) if self.worker.launched
+                     else self.worker.start(timeout))
         except (StudentTimeout, StudentCrashed) as problem:
             self._load_problem = problem
             raise
@@ -312,6 +338,18 @@ class StudentProxy:
             self._load_problem = _raised("importing your submission", reply)
             raise self._load_problem
         return reply
+
+    def launch(self) -> None:
+        """Start the worker now without waiting; :meth:`load_report` waits for it. The
+        import's time limit counts from here."""
+        if self.worker.process is None:
+            self.worker.launch()
+
+    def prelaunch_substitute(self) -> None:
+        """Start the substitution worker now, so that its start-up overlaps the calls to
+        this one (for suites whose tests are marked ``substitution``)."""
+        if self.substituted is not None and self._load_problem is None:
+            self.substituted.launch()
 
     def substitution_notes(self) -> list[str]:
         """What the substitution worker could not redirect to the known-good functions."""

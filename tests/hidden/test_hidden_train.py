@@ -25,6 +25,8 @@ from assignments.regularization.grader import diagnose, train_probe
 from autograder.grading import validate
 from autograder.sandbox.errors import Failure, StudentCodeProblem
 
+pytestmark = pytest.mark.substitution  # the substitution worker starts as the suite does
+
 SIZES = (7, 9, 5, 4)
 SAMPLES = 37
 BASE = {"lr": 0.3, "epochs": 3, "batch_size": 10, "lambda_": 0.0, "keep_prob": 1.0}
