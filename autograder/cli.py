@@ -13,7 +13,7 @@ from pathlib import Path
 from autograder import config as config_module
 from autograder.assignment import Assignment, DataProblem
 from autograder.config import ConfigError
-from autograder.grading import batch, submission, target
+from autograder.grading import batch, dataset, submission, target
 from autograder.grading.grade import GraderProblem, grade, kill_descendants
 from autograder.platforms import gradescope, lms, nbgrader
 from autograder.reports import class_report
@@ -120,15 +120,12 @@ def grade_command(args: argparse.Namespace) -> int:
     assignment = config.assignment
     suite = assignment.public_suite if args.suite == "public" else assignment.hidden_suite
     seed = config.PUBLIC_SEED if args.suite == "public" else config.HIDDEN_SEED
-    try:
-        loaded = assignment.load_data(config) if assignment.has_data else None
-    except DataProblem as problem:
-        raise GraderProblem(str(problem)) from problem
     progress = Progress()
     with tempfile.TemporaryDirectory(prefix="regkit-batch-") as scratch:
-        saved = Path(scratch) / "data.npz" if assignment.has_data else None
-        if saved is not None:
-            assignment.hook("save_data")(loaded, saved)
+        try:
+            saved = dataset.saved(assignment, config, Path(scratch))
+        except DataProblem as problem:
+            raise GraderProblem(str(problem)) from problem
         folder = given
         if given.is_file():  # one file: graded as a class of one, named by its stem
             folder = Path(scratch) / "one"

@@ -32,6 +32,7 @@ from pathlib import Path
 from autograder import config as config_module
 from autograder.assignment import Assignment
 from autograder.config import Config, ConfigError
+from autograder.grading import dataset
 from autograder.paths import PROJECT_DIR
 from autograder.reports import documents as reports
 from autograder.sandbox import launch as sandbox
@@ -396,9 +397,7 @@ def _grade_upload(root: Path, config: Config, chosen: Settings, deadline: float)
         solution = upload.folder
         mode = sandbox.isolation()
         assignment = config.assignment
-        data = work / "data.npz" if assignment.has_data else None
-        if data is not None:
-            assignment.hook("save_data")(assignment.load_data(config), data)
+        data = dataset.saved(assignment, config, work)
         public_seconds = min(_PUBLIC_SHARE * chosen.budget_s, deadline - time.monotonic())
         try:
             public = _grade_suite(solution, assignment.public_suite, config.PUBLIC_SEED,
@@ -435,11 +434,12 @@ def run(root: Path, config_path: str | None = None) -> int:
 
 
 def warm(config_path: str | None = None) -> int:
-    """Check and cache the assignment's data set (run by setup.sh when the image is built)."""
+    """Check and cache the assignment's data set, saved as grading reads it (run by setup.sh
+    when the image is built, so that grading an upload skips loading it)."""
     config = config_module.load(config_path)
     settings(config)
-    if config.assignment.has_data:
-        config.assignment.load_data(config)
+    with tempfile.TemporaryDirectory() as scratch:
+        dataset.saved(config.assignment, config, Path(scratch))
     print(f"data of {config.assignment.name} checked and cached; isolation here: "
           f"{sandbox.isolation()}")
     return 0

@@ -86,7 +86,8 @@ def _copy_tree(source: Path, target: Path) -> None:
         link(str(source), str(target))
 
 
-def _cache_root() -> Path:
+def cache_root() -> Path:
+    """The kit's cache folder: ``$REGKIT_CACHE``, by default ``~/.cache/autograder-kit``."""
     return Path(os.environ.get("REGKIT_CACHE", Path.home() / ".cache" / "autograder-kit"))
 
 
@@ -104,7 +105,7 @@ def package_view() -> Path:
     digest = hashlib.sha256(f"{sys.version};{MOUNT_POINT};".encode())
     for d in found:  # an upgrade or another environment gives another view
         digest.update(f"{d.metadata['Name']}=={d.version}@{d.locate_file('')};".encode())
-    root = _cache_root() / "sandbox-view"
+    root = cache_root() / "sandbox-view"
     view = root / digest.hexdigest()[:20]
     if view.is_dir():
         return view
