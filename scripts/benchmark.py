@@ -1,87 +1,298 @@
-"""Measures the kit's wall times: ``autograder check``, the student bundle's ``check.py``,
-grading one correct submission, and grading the bundled sample class with ``--jobs 1`` and
-``--jobs 2``.
+"""Measures, side by side in one run, what grading costs compared with the work itself.
 
-Run: ``.venv/bin/python scripts/benchmark.py [--repeat N] [--json FILE]``. Each measurement
-starts the real command line in a fresh process, into a fresh output folder, so the
-numbers include interpreter start-up, staging, sandbox start-up and report writing.
+Run: ``.venv/bin/python scripts/benchmark.py [--out DIR] [--no-nbgrader]``. It measures:
+
+- **bare**: the student's own calls alone. The hidden suite is run once on the correct
+  submission with every call recorded; the recorded calls are then replayed on the
+  submission's functions in one process, on one thread (as the workers run), and only
+  the time inside the calls is counted.
+- **grade one**: ``autograder grade`` on that one submission, as a fresh command (the
+  whole command, and the grading process of the student alone, from ``timings.csv``).
+- **class --jobs 1** and **class --jobs N** (N = cores): a class of ten, one correct
+  submission and nine single faults (three per function), with the peak memory (RSS of a
+  grading process and its workers) of one grading slot.
+- **nbgrader autograde**: when nbgrader is installed, the same ten as a classic nbgrader
+  course (``scripts/nbgrader_baseline.py``), and how many of the nine faults each catches.
+
+It prints the times and the ratios (overhead = grade / bare, speed-up and parallel
+efficiency, kit against nbgrader) and writes ``DIR/benchmark.csv`` and
+``DIR/benchmark.png``. Every command starts in a fresh process and writes to a fresh
+folder, so start-up, staging, sandboxes and reports are all counted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import copy
+import csv
+import importlib.util
 import json
+import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples" / "class"
-CORRECT = SAMPLES / "ada_lovelace.py"
+sys.path.insert(0, str(ROOT / "scripts"))
+CORRECT = ROOT / "samples" / "class" / "ada_lovelace.py"
+FAULTS = ["l2_missing_factor_2", "l2_penalty_uses_abs", "l2_missing_lambda_in_grads",
+          "dropout_no_inverse_scaling", "dropout_ignores_training_flag",
+          "dropout_keep_drop_swapped", "train_no_l2_grads", "train_lr_folded_into_dZ3",
+          "train_w3_updated_before_dA2"]
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def _autograder(*args: str) -> list[str]:
-    return [sys.executable, "-m", "autograder", *args]
+# --- bare: the student's own calls --------------------------------------------------------
 
 
-def _time(command: list[str]) -> float:
-    started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} exited {result.returncode}:\n{result.stderr}")
-    return seconds
+def _record_calls(path: Path) -> list[tuple[str, tuple, dict]]:
+    """Grade ``path`` with the hidden suite and return every call the suite made."""
+    from autograder import config, data, grading, proxy, sandbox
+    from autograder.paths import HIDDEN_SUITE
 
+    calls: list[tuple[str, tuple, dict]] = []
+    original = proxy.StudentProxy.call
 
-def _cases(correct_folder: Path, out: Path, bundle: Path) -> dict[str, list[str]]:
-    return {
-        "check (public suite, correct file)": _autograder("check", str(CORRECT)),
-        "bundle check.py (correct file)": [sys.executable, str(bundle / "check.py"),
-                                           str(CORRECT)],
-        "grade one correct submission": _autograder("grade", str(correct_folder), "--out",
-                                                    str(out / "one")),
-        "grade sample class --jobs 1": _autograder("grade", str(SAMPLES), "--out",
-                                                   str(out / "j1"), "--jobs", "1"),
-        "grade sample class --jobs 2": _autograder("grade", str(SAMPLES), "--out",
-                                                   str(out / "j2"), "--jobs", "2"),
-    }
+    def recording(self, function, args=(), kwargs=None, timeout=None):
+        calls.append((function, copy.deepcopy(tuple(args)), copy.deepcopy(dict(kwargs or {}))))
+        return original(self, function, args, kwargs, timeout)
 
-
-def measure(repeat: int) -> dict[str, list[float]]:
-    """Run every benchmark ``repeat`` times; return the wall times in seconds."""
-    times: dict[str, list[float]] = {}
+    proxy.StudentProxy.call = recording
+    settings = config.load()
     with tempfile.TemporaryDirectory() as scratch:
-        one = Path(scratch) / "one"
-        one.mkdir()
-        shutil.copy(CORRECT, one)
-        _time(_autograder("release", str(Path(scratch) / "release")))
-        bundle = Path(scratch) / "release" / "student"
-        for run in range(repeat):
-            for name, command in _cases(one, Path(scratch) / f"out{run}", bundle).items():
-                times.setdefault(name, []).append(_time(command))
-    return times
+        split = data.saved_split(settings, Path(scratch))
+        result = grading.grade("bare", path, HIDDEN_SUITE, settings, seed=settings.HIDDEN_SEED,
+                               slot=0, mode=sandbox.isolation(),
+                               mnist_loader=lambda: data.load_saved(split))
+    if result.score != settings.max_score:
+        raise SystemExit(f"{path} is not correct ({result.score}); bare needs a correct one")
+    return calls
+
+
+def _bare_child(path: Path) -> None:
+    """Replay the suite's calls on the submission in this process; print the seconds."""
+    from autograder.paths import HELPERS_FILE
+
+    calls = _record_calls(path)
+    sys.path[:0] = [str(HELPERS_FILE.parent), str(path.parent)]
+    spec = importlib.util.spec_from_file_location("bare_submission", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    seconds = 0.0
+    for function, args, kwargs in calls:
+        args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
+        started = time.perf_counter()
+        with contextlib.suppress(Exception):  # the suite also makes calls that must raise
+            getattr(module, function)(*args, **kwargs)
+        seconds += time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "calls": len(calls)}))
+
+
+def bare(path: Path) -> dict:
+    """The bare cost of the suite's calls on ``path``: one process, one thread."""
+    result = subprocess.run([sys.executable, __file__, "--bare", str(path)], cwd=ROOT,
+                            capture_output=True, text=True, env={**os.environ, **ONE_THREAD})
+    if result.returncode != 0:
+        raise SystemExit(f"bare measurement failed:\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# --- commands, timed and sampled ------------------------------------------------------------
+
+
+class TreeSampler(threading.Thread):
+    """Samples the RSS of each grading process and its workers while a batch runs.
+
+    A grading process is a child of the batch's fork server; its tree's RSS is summed
+    (shared library pages are counted in every process, so this is an upper bound).
+    """
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peaks, self.done = pid, {}, threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        root = psutil.Process(self.pid)
+        while not self.done.wait(0.1):
+            try:
+                servers = [c for c in root.children() if "forkserver" in " ".join(c.cmdline())]
+                for grading in [g for s in servers for g in s.children()]:
+                    tree = [grading, *grading.children(recursive=True)]
+                    rss = sum(p.memory_info().rss for p in tree)
+                    self.peaks[grading.pid] = max(self.peaks.get(grading.pid, 0), rss)
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+
+
+def timed(command: list[str], *, sample: bool = False) -> tuple[float, int]:
+    """Wall seconds of ``command`` and, when sampled, the largest grading-slot RSS."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    sampler = TreeSampler(process.pid) if sample else None
+    if sampler:
+        sampler.start()
+    stdout, stderr = process.communicate()
+    seconds = time.perf_counter() - started
+    if sampler:
+        sampler.done.set()
+        sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{stderr}")
+    return seconds, max(sampler.peaks.values(), default=0) if sampler else 0
+
+
+def grade(folder: Path, out: Path, jobs: int, *, sample: bool = False) -> tuple[float, int]:
+    """Time ``autograder grade folder`` into a fresh ``out``."""
+    shutil.rmtree(out, ignore_errors=True)
+    return timed([sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out),
+                  "--jobs", str(jobs)], sample=sample)
+
+
+def caught(gradebook: Path, students: list[str]) -> int:
+    """How many of ``students`` lost points in ``gradebook``."""
+    with open(gradebook, newline="") as stream:
+        rows = {row["student"]: row for row in csv.DictReader(stream)}
+    return sum(float(rows[s]["score"]) < float(rows[s]["max_score"]) for s in students)
+
+
+def student_seconds(out: Path) -> float:
+    """The grading process's time of the only student in ``out/timings.csv``."""
+    with open(out / "timings.csv", newline="") as stream:
+        return float(next(csv.DictReader(stream))["seconds"])
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def build_class(folder: Path) -> list[Path]:
+    """The class of ten in ``folder``; return the students' files."""
+    folder.mkdir(parents=True)
+    files = [CORRECT] + [ROOT / "tests" / "kit" / "corpus" / "faulty" / f"{name}.py"
+                         for name in FAULTS]
+    for path in files:
+        shutil.copy(path, folder / path.name)
+    return [folder / path.name for path in files]
+
+
+def measure(scratch: Path, with_nbgrader: bool) -> dict:
+    """Every measurement of the benchmark, in one run."""
+    cores = os.cpu_count() or 1
+    found: dict = {"cores": cores}
+    found["bare"] = bare(CORRECT)["seconds"]
+    one = scratch / "one"
+    one.mkdir()
+    shutil.copy(CORRECT, one)
+    found["grade_one"], _ = grade(one, scratch / "out-one", 1)
+    found["grade_one_student"] = student_seconds(scratch / "out-one")
+    students = build_class(scratch / "class")
+    found["class_j1"], _ = grade(scratch / "class", scratch / "out-j1", 1)
+    found["class_jn"], found["slot_peak_bytes"] = grade(scratch / "class", scratch / "out-jn",
+                                                        cores, sample=True)
+    faulty = [p.stem for p in students[1:]]
+    found["kit_caught"] = caught(scratch / "out-jn" / "gradebook.csv", faulty)
+    if with_nbgrader:
+        import nbgrader_baseline
+
+        course = nbgrader_baseline.build_course(scratch / "nbgrader", students)
+        found["nbgrader"] = nbgrader_baseline.autograde(course)
+        totals = nbgrader_baseline.scores(course)
+        found["nbgrader_caught"] = sum(totals[name] < 100 for name in faulty)
+        found["nbgrader_correct_full"] = totals[CORRECT.stem] == 100
+    return found
+
+
+def ratios(found: dict) -> dict[str, float]:
+    """The ratios the README quotes."""
+    result = {
+        "overhead (grading process of one student / bare)":
+            found["grade_one_student"] / found["bare"],
+        "overhead (whole grade command, one student / bare)": found["grade_one"] / found["bare"],
+        f"speed-up (--jobs {found['cores']} vs --jobs 1)": found["class_j1"] / found["class_jn"],
+        "parallel efficiency": found["class_j1"] / (found["cores"] * found["class_jn"]),
+    }
+    if "nbgrader" in found:
+        result["nbgrader autograde / kit --jobs 1"] = found["nbgrader"] / found["class_j1"]
+        result[f"nbgrader autograde / kit --jobs {found['cores']}"] = (found["nbgrader"]
+                                                                      / found["class_jn"])
+    return result
+
+
+def write(found: dict, out: Path) -> None:
+    """Print the table and ratios; write them to ``out/benchmark.csv`` and a plot."""
+    out.mkdir(parents=True, exist_ok=True)
+    cores = found["cores"]
+    times = {"bare (suite's calls, 1 thread)": found["bare"],
+             "grade one correct (grading process)": found["grade_one_student"],
+             "grade one correct (whole command)": found["grade_one"],
+             "class of 10, --jobs 1": found["class_j1"],
+             f"class of 10, --jobs {cores}": found["class_jn"]}
+    if "nbgrader" in found:
+        times["class of 10, nbgrader autograde"] = found["nbgrader"]
+    found_ratios = ratios(found)
+    rows = [("time_s", name, f"{value:.2f}") for name, value in times.items()]
+    rows += [("ratio", name, f"{value:.3f}") for name, value in found_ratios.items()]
+    rows.append(("memory_mib", "peak RSS of one grading slot",
+                 f"{found['slot_peak_bytes'] / 2**20:.0f}"))
+    rows.append(("faults_caught", "kit (of 9)", str(found["kit_caught"])))
+    if "nbgrader" in found:
+        rows.append(("faults_caught", "nbgrader (of 9)", str(found["nbgrader_caught"])))
+        rows.append(("correct_full_marks", "nbgrader", str(found["nbgrader_correct_full"])))
+    with open(out / "benchmark.csv", "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["kind", "measure", "value"])
+        writer.writerows(rows)
+    print(f"machine: {platform.machine()}, {cores} cores, python {platform.python_version()}")
+    for kind, name, value in rows:
+        print(f"{kind:<18} {name:<55} {value:>9}")
+    _plot(times, found_ratios, out / "benchmark.png")
+
+
+def _plot(times: dict[str, float], found_ratios: dict[str, float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(9, 4))
+    names = list(times)
+    axis.barh(names[::-1], [times[n] for n in names][::-1], color="#4477aa")
+    for y, name in enumerate(names[::-1]):
+        axis.text(times[name], y, f" {times[name]:.1f} s", va="center", fontsize=8)
+    axis.set_xlabel("wall-clock seconds (one run, side by side)")
+    axis.set_title("; ".join(f"{k.split(' (')[0]} {v:.2f}" for k, v in
+                             list(found_ratios.items())[:1] + list(found_ratios.items())[3:4]),
+                   fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
 
 
 def main() -> None:
-    """Print a table of median wall times (and write them as JSON when asked)."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--json", type=Path)
+    """Run the benchmark (or, with ``--bare FILE``, only the bare replay, as a child)."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmark-output")
+    parser.add_argument("--no-nbgrader", action="store_true",
+                        help="skip the nbgrader baseline even when nbgrader is installed")
+    parser.add_argument("--bare", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    times = measure(args.repeat)
-    students = len([p for p in SAMPLES.iterdir() if p.suffix in (".py", ".ipynb") or p.is_dir()])
-    print(f"machine: {platform.machine()}, python {platform.python_version()}, "
-          f"sample class: {students} submissions, repeats: {args.repeat}")
-    for name, values in times.items():
-        print(f"{name:<40} median {statistics.median(values):7.2f} s   "
-              f"(runs: {', '.join(f'{v:.2f}' for v in values)})")
-    if args.json:
-        args.json.write_text(json.dumps(times, indent=2) + "\n")
+    if args.bare:
+        _bare_child(args.bare.resolve())
+        return
+    with_nbgrader = not args.no_nbgrader and shutil.which("nbgrader", path=str(
+        Path(sys.executable).parent)) is not None
+    with tempfile.TemporaryDirectory(prefix="regkit-benchmark-") as scratch:
+        found = measure(Path(scratch), with_nbgrader)
+    write(found, args.out)
 
 
 if __name__ == "__main__":
