@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from autograder.sandbox.errors import StudentCodeProblem
 from autograder.sandbox.proxy import StudentProxy
 
 _PR_SET_CHILD_SUBREAPER = 36
+_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
 
 
 class GraderProblem(RuntimeError):
@@ -65,11 +66,26 @@ class GradeResult:
         return per_function(self.tests, self.functions)
 
 
+@contextlib.contextmanager
+def _no_plugin_autoload() -> Iterator[None]:
+    """Keep pytest from loading the plugins other packages register (the suites need none),
+    which would cost every grading process their imports and assertion rewriting."""
+    before = os.environ.get(_AUTOLOAD)
+    os.environ[_AUTOLOAD] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[_AUTOLOAD]
+        else:
+            os.environ[_AUTOLOAD] = before
+
+
 def _run_suite(suite: Path, plugin: GradingPlugin) -> None:
     args = [str(suite), "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:randomly",
             "-c", os.devnull, "--rootdir", str(suite.parent.parent),
             "-o", "markers=graded: the graded function and weight"]
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), _no_plugin_autoload():
         code = pytest.main(args, plugins=[plugin])
     if plugin.collection_errors or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise GraderProblem(f"suite {suite} could not run (pytest exit {code}): "
