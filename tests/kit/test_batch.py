@@ -248,3 +248,29 @@ def test_output_folder_inside_the_submissions_is_not_graded_as_a_student(
                               capture_output=True, text=True, cwd=PROJECT_DIR)
         assert done.returncode == 0, done.stderr
         assert list(_rows(out)) == ["alan_turing"]
+
+
+def test_a_grading_process_that_fails_is_its_students_row_and_the_batch_goes_on(
+        small_class: Path, tmp_path: Path) -> None:
+    """A grading process that dies (here: the suite is missing, a grader-side problem) gives
+    its student a row that says the grader failed, with the process's last error line;
+    every other student is still graded and gets their pages."""
+    from autograder import config
+    from autograder.grading import batch
+    from autograder.sandbox import launch as sandbox
+
+    out = tmp_path / "out"
+    students = batch.grade_class(small_class, out, tmp_path / "no-such-suite", config.load(),
+                                 seed=1, jobs=2, force=False, mode=sandbox.isolation(),
+                                 mnist=tmp_path / "unused.npz", log=lambda _: None)
+    assert sorted(students) == sorted(STUDENTS)
+    for name, kind in STUDENTS.items():
+        results = json.loads((out / name / "results.json").read_text())
+        error = results["extra_data"]["error"]
+        assert results["score"] == 0 and (out / name / "feedback.html").is_file()
+        if kind == "syntax error":  # refused before any suite runs: the student's own fault
+            assert "grader failed" not in error and "syntax error on line" in error
+        else:
+            assert error.startswith("The grader failed on this submission (grading process "
+                                    "exit 1: "), error
+            assert "no-such-suite could not run" in error and "ask your instructor" in error
