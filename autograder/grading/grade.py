@@ -112,16 +112,23 @@ def grade(name: str, path: Path, suite: Path, config: Config, *, seed: int, slot
         # Every suite but the public one calls with inputs students must not see: output
         # printed during its calls stays out of the reports (see GradingPlugin).
         hidden_inputs = suite.resolve() != assignment.public_suite.resolve()
-        loaded_output = ""
+        loaded: dict[str, str] = {}
+
+        def load() -> None:
+            """Wait for the submission's import (once): its problem is the result's error."""
+            if "output" not in loaded:
+                try:
+                    student.load_report()
+                except StudentCodeProblem as problem:
+                    result.error = problem.student_message()
+                loaded["output"] = student.output.text()
+
         try:
-            try:
-                student.load_report()
-            except StudentCodeProblem as problem:
-                result.error = problem.student_message()
-            loaded_output = student.output.text()
+            student.launch()  # imports the submission while pytest collects the suite
             plugin = GradingPlugin(student, config, seed, data_loader,
-                                   hidden_inputs=hidden_inputs)
+                                   hidden_inputs=hidden_inputs, on_collected=load)
             _run_suite(suite, plugin)
+            load()
             result.tests = score_tests(plugin.outcomes, config)
             result.curves = plugin.curves
             missing = [f for f, found in _functions(student).items() if found is None]
@@ -130,7 +137,8 @@ def grade(name: str, path: Path, suite: Path, config: Config, *, seed: int, slot
             _name_the_students_file(result, path, assignment.module_file)
         finally:
             student.close()
-            result.output = loaded_output if hidden_inputs else student.output.text()
+            result.output = (loaded.get("output", "") if hidden_inputs
+                             else student.output.text())
             kill_descendants()
     return result
 

@@ -56,8 +56,10 @@ class GradingPlugin:
     """Gives the suite its fixtures and collects student-facing outcomes."""
 
     def __init__(self, student: StudentProxy, config: Config, seed: int,
-                 data_loader: Callable[[], object], *, hidden_inputs: bool = False) -> None:
+                 data_loader: Callable[[], object], *, hidden_inputs: bool = False,
+                 on_collected: Callable[[], None] = lambda: None) -> None:
         self._student, self._config, self._seed = student, config, seed
+        self._on_collected = on_collected
         self._data_loader = data_loader
         self._hidden_inputs = hidden_inputs
         self.outcomes: list[Outcome] = []
@@ -107,7 +109,12 @@ class GradingPlugin:
             marker = item.get_closest_marker("graded")
             if marker is None or not marker.args or marker.args[0] not in self._config.functions:
                 raise pytest.UsageError(f"{item.nodeid} lacks @pytest.mark.graded(function)")
-        if any(item.get_closest_marker("substitution") for item in items):
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """The suite is collected: wait for the submission's import, then start the
+        substitution worker if a test will call it, while the first tests run."""
+        self._on_collected()
+        if any(item.get_closest_marker("substitution") for item in session.items):
             self._student.prelaunch_substitute()
 
     def _proxies(self) -> list[StudentProxy]:
