@@ -53,8 +53,11 @@ ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 
 def _record_calls(path: Path) -> list[tuple[str, tuple, dict]]:
     """Grade ``path`` with the hidden suite and return every call the suite made."""
-    from autograder import config, data, grading, proxy, sandbox
-    from autograder.paths import HIDDEN_SUITE
+    from autograder import config
+    from autograder.grading import dataset
+    from autograder.grading import grade as grading
+    from autograder.sandbox import launch as sandbox
+    from autograder.sandbox import proxy
 
     calls: list[tuple[str, tuple, dict]] = []
     original = proxy.StudentProxy.call
@@ -65,11 +68,12 @@ def _record_calls(path: Path) -> list[tuple[str, tuple, dict]]:
 
     proxy.StudentProxy.call = recording
     settings = config.load()
+    assignment = settings.assignment
     with tempfile.TemporaryDirectory() as scratch:
-        split = data.saved_split(settings, Path(scratch))
-        result = grading.grade("bare", path, HIDDEN_SUITE, settings, seed=settings.HIDDEN_SEED,
-                               slot=0, mode=sandbox.isolation(),
-                               mnist_loader=lambda: data.load_saved(split))
+        saved = dataset.saved(assignment, settings, Path(scratch))
+        result = grading.grade("bare", path, assignment.hidden_suite, settings,
+                               seed=settings.HIDDEN_SEED, slot=0, mode=sandbox.isolation(),
+                               data_loader=lambda: assignment.hook("load_saved_data")(saved))
     if result.score != settings.max_score:
         raise SystemExit(f"{path} is not correct ({result.score}); bare needs a correct one")
     return calls
@@ -77,10 +81,10 @@ def _record_calls(path: Path) -> list[tuple[str, tuple, dict]]:
 
 def _bare_child(path: Path) -> None:
     """Replay the suite's calls on the submission in this process; print the seconds."""
-    from autograder.paths import HELPERS_FILE
+    from autograder import config
 
     calls = _record_calls(path)
-    sys.path[:0] = [str(HELPERS_FILE.parent), str(path.parent)]
+    sys.path[:0] = [*(str(h.parent) for h in config.load().assignment.helpers), str(path.parent)]
     spec = importlib.util.spec_from_file_location("bare_submission", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
