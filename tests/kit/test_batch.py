@@ -262,7 +262,7 @@ def test_a_grading_process_that_fails_is_its_students_row_and_the_batch_goes_on(
     out = tmp_path / "out"
     students = batch.grade_class(small_class, out, tmp_path / "no-such-suite", config.load(),
                                  seed=1, jobs=2, force=False, mode=sandbox.isolation(),
-                                 mnist=tmp_path / "unused.npz", log=lambda _: None)
+                                 data=tmp_path / "unused.npz", log=lambda _: None)
     assert sorted(students) == sorted(STUDENTS)
     for name, kind in STUDENTS.items():
         results = json.loads((out / name / "results.json").read_text())
