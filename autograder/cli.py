@@ -11,9 +11,10 @@ import tempfile
 from pathlib import Path
 
 from autograder import config as config_module
+from autograder import dataset
 from autograder.assignment import Assignment, DataProblem
 from autograder.config import ConfigError
-from autograder.grading import batch, dataset, submission, target
+from autograder.grading import batch, submission, target
 from autograder.grading.grade import GraderProblem, grade, kill_descendants
 from autograder.platforms import gradescope, lms, nbgrader
 from autograder.reports import class_report

@@ -53,8 +53,7 @@ ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 
 def _record_calls(path: Path) -> list[tuple[str, tuple, dict]]:
     """Grade ``path`` with the hidden suite and return every call the suite made."""
-    from autograder import config
-    from autograder.grading import dataset
+    from autograder import config, dataset
     from autograder.grading import grade as grading
     from autograder.sandbox import launch as sandbox
     from autograder.sandbox import proxy

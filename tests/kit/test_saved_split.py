@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from assignments.regularization.grader import data
-from autograder import config
-from autograder.grading import dataset
+from autograder import config, dataset
 
 
 def test_saved_split_reads_back_identical_and_read_only(tmp_path: Path) -> None:

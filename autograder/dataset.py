@@ -1,12 +1,12 @@
 """The assignment's data set as a batch hands it to its grading processes: one file.
 
-Loading a data set can be slow (the regularization assignment's MNIST split imports
-scikit-learn and splits 5,000 images), so the saved file is kept in the kit's cache
-folder (``$REGKIT_CACHE``, by default ``~/.cache/autograder-kit``) under a name made from
-everything that decides its content: the assignment's folder and helpers and the config
-file. A later batch, or a Gradescope upload after the image's set-up, reads it back
-instead. A cached file that cannot be read back is made again; where the cache folder
-cannot be written, the file goes to the batch's own scratch folder.
+Loading a data set can be slow (an assignment may import scikit-learn to split thousands
+of images), so the saved file is kept in the kit's cache folder (``$REGKIT_CACHE``, by
+default ``~/.cache/autograder-kit``) under a name made from everything that decides its
+content: the assignment's folder and helpers and the config file. A later batch, or a
+Gradescope upload after the image's set-up, reads it back instead. A cached file that
+cannot be read back is made again; where the cache folder cannot be written, the file
+goes to the batch's own scratch folder.
 """
 
 from __future__ import annotations
