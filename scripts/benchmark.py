@@ -1,6 +1,7 @@
 """Measures, side by side in one run, what grading costs compared with the work itself.
 
-Run: ``.venv/bin/python scripts/benchmark.py [--out DIR] [--no-nbgrader]``. It measures:
+Run: ``.venv/bin/python scripts/benchmark.py [--out DIR] [--repeat N] [--no-nbgrader]``.
+It measures:
 
 - **bare**: the student's own calls alone. The hidden suite is run once on the correct
   submission with every call recorded; the recorded calls are then replayed on the
@@ -8,6 +9,8 @@ Run: ``.venv/bin/python scripts/benchmark.py [--out DIR] [--no-nbgrader]``. It m
   the time inside the calls is counted.
 - **grade one**: ``autograder grade`` on that one submission, as a fresh command (the
   whole command, and the grading process of the student alone, from ``timings.csv``).
+  This and the bare measurement are taken ``--repeat`` times (default 3), alternating,
+  and their medians compared, since one run of either varies by several per cent.
 - **class --jobs 1** and **class --jobs N** (N = cores): a class of ten, one correct
   submission and nine single faults (three per function), with the peak memory (RSS of a
   grading process and its workers) of one grading slot.
@@ -31,6 +34,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -186,16 +190,21 @@ def build_class(folder: Path) -> list[Path]:
     return [folder / path.name for path in files]
 
 
-def measure(scratch: Path, with_nbgrader: bool) -> dict:
+def measure(scratch: Path, with_nbgrader: bool, repeat: int) -> dict:
     """Every measurement of the benchmark, in one run."""
     cores = os.cpu_count() or 1
     found: dict = {"cores": cores}
-    found["bare"] = bare(CORRECT)["seconds"]
     one = scratch / "one"
     one.mkdir()
     shutil.copy(CORRECT, one)
-    found["grade_one"], _ = grade(one, scratch / "out-one", 1)
-    found["grade_one_student"] = student_seconds(scratch / "out-one")
+    bares, wholes, students = [], [], []
+    for _ in range(repeat):
+        bares.append(bare(CORRECT)["seconds"])
+        wholes.append(grade(one, scratch / "out-one", 1)[0])
+        students.append(student_seconds(scratch / "out-one"))
+    found["bare"] = statistics.median(bares)
+    found["grade_one"] = statistics.median(wholes)
+    found["grade_one_student"] = statistics.median(students)
     students = build_class(scratch / "class")
     found["class_j1"], _ = grade(scratch / "class", scratch / "out-j1", 1)
     found["class_jn"], found["slot_peak_bytes"] = grade(scratch / "class", scratch / "out-jn",
@@ -284,6 +293,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmark-output")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of the bare and one-student measurements (medians)")
     parser.add_argument("--no-nbgrader", action="store_true",
                         help="skip the nbgrader baseline even when nbgrader is installed")
     parser.add_argument("--bare", type=Path, help=argparse.SUPPRESS)
@@ -294,7 +305,7 @@ def main() -> None:
     with_nbgrader = not args.no_nbgrader and shutil.which("nbgrader", path=str(
         Path(sys.executable).parent)) is not None
     with tempfile.TemporaryDirectory(prefix="regkit-benchmark-") as scratch:
-        found = measure(Path(scratch), with_nbgrader)
+        found = measure(Path(scratch), with_nbgrader, max(1, args.repeat))
     write(found, args.out)
 
 
