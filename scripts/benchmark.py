@@ -14,6 +14,8 @@ It measures:
 - **class --jobs 1** and **class --jobs N** (N = cores): a class of ten, one correct
   submission and nine single faults (three per function), with the peak memory (RSS of a
   grading process and its workers) of one grading slot.
+- **class on Dask**: the same class with ``--cluster local:N`` (a LocalCluster of N
+  single-threaded workers), and whether its gradebook equals the local one byte for byte.
 - **nbgrader autograde**: when nbgrader is installed, the same ten as a classic nbgrader
   course (``scripts/nbgrader_baseline.py``), and how many of the nine faults each catches.
 
@@ -157,11 +159,13 @@ def timed(command: list[str], *, sample: bool = False) -> tuple[float, int]:
     return seconds, max(sampler.peaks.values(), default=0) if sampler else 0
 
 
-def grade(folder: Path, out: Path, jobs: int, *, sample: bool = False) -> tuple[float, int]:
-    """Time ``autograder grade folder`` into a fresh ``out``."""
+def grade(folder: Path, out: Path, jobs: int, *, sample: bool = False,
+          cluster: str = "") -> tuple[float, int]:
+    """Time ``autograder grade folder`` into a fresh ``out`` (on ``cluster`` if given)."""
     shutil.rmtree(out, ignore_errors=True)
+    where = ["--cluster", cluster] if cluster else ["--jobs", str(jobs)]
     return timed([sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out),
-                  "--jobs", str(jobs)], sample=sample)
+                  *where], sample=sample)
 
 
 def caught(gradebook: Path, students: list[str]) -> int:
@@ -209,6 +213,10 @@ def measure(scratch: Path, with_nbgrader: bool, repeat: int) -> dict:
     found["class_j1"], _ = grade(scratch / "class", scratch / "out-j1", 1)
     found["class_jn"], found["slot_peak_bytes"] = grade(scratch / "class", scratch / "out-jn",
                                                         cores, sample=True)
+    found["class_cluster"], _ = grade(scratch / "class", scratch / "out-dask", cores,
+                                      cluster=f"local:{cores}")
+    found["cluster_same_gradebook"] = ((scratch / "out-dask" / "gradebook.csv").read_bytes()
+                                       == (scratch / "out-jn" / "gradebook.csv").read_bytes())
     faulty = [p.stem for p in students[1:]]
     found["kit_caught"] = caught(scratch / "out-jn" / "gradebook.csv", faulty)
     if with_nbgrader:
@@ -230,6 +238,11 @@ def ratios(found: dict) -> dict[str, float]:
         "overhead (whole grade command, one student / bare)": found["grade_one"] / found["bare"],
         f"speed-up (--jobs {found['cores']} vs --jobs 1)": found["class_j1"] / found["class_jn"],
         "parallel efficiency": found["class_j1"] / (found["cores"] * found["class_jn"]),
+        f"--cluster local:{found['cores']} / --jobs {found['cores']}":
+            found["class_cluster"] / found["class_jn"],
+        "seconds per student per core (--jobs N)": found["class_jn"] * found["cores"] / 10,
+        "seconds per student per core (--cluster local:N)":
+            found["class_cluster"] * found["cores"] / 10,
     }
     if "nbgrader" in found:
         result["nbgrader autograde / kit --jobs 1"] = found["nbgrader"] / found["class_j1"]
@@ -246,7 +259,8 @@ def write(found: dict, out: Path) -> None:
              "grade one correct (grading process)": found["grade_one_student"],
              "grade one correct (whole command)": found["grade_one"],
              "class of 10, --jobs 1": found["class_j1"],
-             f"class of 10, --jobs {cores}": found["class_jn"]}
+             f"class of 10, --jobs {cores}": found["class_jn"],
+             f"class of 10, --cluster local:{cores}": found["class_cluster"]}
     if "nbgrader" in found:
         times["class of 10, nbgrader autograde"] = found["nbgrader"]
     found_ratios = ratios(found)
@@ -255,6 +269,7 @@ def write(found: dict, out: Path) -> None:
     rows.append(("memory_mib", "peak RSS of one grading slot",
                  f"{found['slot_peak_bytes'] / 2**20:.0f}"))
     rows.append(("faults_caught", "kit (of 9)", str(found["kit_caught"])))
+    rows.append(("same_gradebook", "--cluster as --jobs", str(found["cluster_same_gradebook"])))
     if "nbgrader" in found:
         rows.append(("faults_caught", "nbgrader (of 9)", str(found["nbgrader_caught"])))
         rows.append(("correct_full_marks", "nbgrader", str(found["nbgrader_correct_full"])))
