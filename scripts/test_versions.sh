@@ -3,15 +3,16 @@
 # The full suite runs once on the default interpreter (the README's test command); here
 # each other version gets its own virtual environment (.venv-3.10, .venv-3.13) and a
 # representative subset: the wire protocol, the sandbox's trust boundaries (seccomp,
-# memory group, package view), grading end to end (including the hidden suite's MNIST
-# training), the command line and the generated files.
+# memory group, package view), grading end to end through the command line's batch runner
+# and its fork server (including the hidden suite's MNIST training) and the generated
+# files. Lint and the batch runner's own edge cases do not depend on the interpreter and
+# run once, in the full suite.
 # An interpreter that cannot be found is an error, not a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSIONS=("${@:-3.10 3.13}")
-SUBSET=(tests/kit/test_protocol.py tests/kit/test_trust.py tests/kit/test_batch.py
-        tests/kit/test_cli_edges.py tests/kit/test_stubs.py tests/kit/test_lint.py
-        tests/kit/test_reference_and_stub_scores.py)
+SUBSET=(tests/kit/test_protocol.py tests/kit/test_trust.py tests/kit/test_cli_edges.py
+        tests/kit/test_stubs.py tests/kit/test_reference_and_stub_scores.py)
 
 find_python() {
     local version="$1" found
