@@ -20,14 +20,12 @@ from autograder.assignment import load as load_assignment
 from autograder.paths import PACKAGE_DIR
 
 ASSIGNMENTS = sorted(p.parent.name for p in ASSIGNMENTS_DIR.glob("*/assignment.py"))
-# Engine modules that still carry the regularization assignment's student bundle (its
-# public checks, their explanations, the bundle's README and check.py) and its nbgrader
-# source; they are the part of the engine not yet separated from it.
+# Engine modules that still carry the regularization assignment's self-check (its public
+# checks, their explanations, the functions and file names check.py looks for); they are
+# the part of the engine not yet separated from it.
 NOT_YET_SEPARATED = {
     "selfcheck/__init__.py", "selfcheck/public_checks.py", "selfcheck/explain.py",
     "selfcheck/runner.py", "selfcheck/student.py", "selfcheck/report.py",
-    "release/bundle.py", "release/leakcheck.py", "release/files/README.md",
-    "release/files/check.py", "platforms/nbgrader.py",
 }
 
 
