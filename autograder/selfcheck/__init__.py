@@ -1,4 +1,4 @@
-"""The public checks of the regularization assignment, runnable without the grading engine.
+"""The public checks of the kit's assignment, runnable without the grading engine.
 
 This sub-package needs only the standard library and numpy, and imports nothing from the
 rest of ``autograder``: ``autograder release`` copies it, as it is, into the student
