@@ -30,6 +30,10 @@ The engine grades whatever an assignment declares and knows nothing else about i
   ``autograder release``): the stub students fill in, the specification (public text the
   leak check accepts), the files the student bundle ships as they are (its README and
   ``check.py``) and the public checks' expected values, stored as ``expectations.npz``.
+
+Beside the declaration, the folder ``selfcheck/`` (optional) holds the assignment's own
+self-check modules (``public_checks.py`` and what it imports); they join the package
+:mod:`autograder.selfcheck` and ship in the student bundle (see that package).
 """
 
 from __future__ import annotations

@@ -85,8 +85,13 @@ def _expectations(assignment: Assignment) -> bytes:
 
 
 def selfcheck_sources() -> list[Path]:
-    """The modules of the bundle's ``selfcheck`` package, in the order they are listed."""
-    return sorted(SELFCHECK_DIR.glob("*.py"))
+    """The modules of the bundle's ``selfcheck`` package, by name: the engine's generic ones
+    (but its ``__init__``, which joins the assignments' modules to it in the kit) and the
+    assignment's own (``assignments/<name>/selfcheck/``, with the bundle package's
+    ``__init__``)."""
+    engine = [path for path in SELFCHECK_DIR.glob("*.py") if path.name != "__init__.py"]
+    own = (config_module.kit_assignment().folder / "selfcheck").glob("*.py")
+    return sorted([*engine, *own], key=lambda path: path.name)
 
 
 def student_files() -> dict[str, bytes]:
