@@ -147,3 +147,16 @@ def test_engine_sub_packages_import_each_other_without_cycles() -> None:
     assert {"autograder.sandbox", "autograder.grading", "autograder.reports"} <= set(graph)
     assert not _cycle(graph), " -> ".join(_cycle(graph))
 
+
+
+def test_assignment_self_check_modules_shadow_nothing() -> None:
+    """An assignment's ``selfcheck/`` modules join :mod:`autograder.selfcheck`: each name may
+    be there once, or one module would hide another (in the kit and in a bundle)."""
+    names = [path.name for path in (PACKAGE_DIR / "selfcheck").glob("*.py")]
+    names += [path.name for path in ASSIGNMENTS_DIR.glob("*/selfcheck/*.py")
+              if path.name != "__init__.py"]
+    assert "public_checks.py" in names  # the regularization assignment's checks are found
+    assert sorted(names) == sorted(set(names)), names
+    from autograder.selfcheck import public_checks
+
+    assert Path(public_checks.__file__).parent.parent.parent == ASSIGNMENTS_DIR
