@@ -25,7 +25,15 @@ The engine grades whatever an assignment declares and knows nothing else about i
 - ``UPLOAD_STEM`` (optional): a pattern of file names that mark a Gradescope upload as the
   solution (default: the module name);
 - ``MISTAKES`` and ``ENGINE_MUST_NOT_NAME`` (optional): the mistake catalogue's file and
-  words only this assignment uses; the kit's tests search the engine for both.
+  words only this assignment uses; the kit's tests search the engine for both;
+- ``STUB``, ``SPEC``, ``RELEASE_FILES``, ``build_expectations()`` (optional; needed by
+  ``autograder release``): the stub students fill in, the specification (public text the
+  leak check accepts), the files the student bundle ships as they are (its README and
+  ``check.py``) and the public checks' expected values, stored as ``expectations.npz``.
+
+Beside the declaration, the folder ``selfcheck/`` (optional) holds the assignment's own
+self-check modules (``public_checks.py`` and what it imports); they join the package
+:mod:`autograder.selfcheck` and ship in the student bundle (see that package).
 """
 
 from __future__ import annotations
@@ -130,6 +138,16 @@ class Assignment:
     def curves(self) -> Curves | None:
         """The training curves the feedback plots, if the assignment has any."""
         return getattr(self.declaration, "CURVES", None)
+
+    def optional_path(self, name: str) -> Path | None:
+        """The declaration's optional file ``name`` (``STUB``, ``SPEC``...), or None."""
+        value = getattr(self.declaration, name, None)
+        return Path(value) if value else None
+
+    @property
+    def release_files(self) -> tuple[Path, ...]:
+        """The files the student bundle ships as they are (``RELEASE_FILES``)."""
+        return tuple(Path(p) for p in getattr(self.declaration, "RELEASE_FILES", ()))
 
     def load_reference(self) -> ModuleType:
         """The reference solution, imported in the trusted process under a name of its

@@ -67,7 +67,7 @@ def check(args: argparse.Namespace) -> int:
     outcomes = [Outcome(t.outcome.function, t.outcome.name, t.outcome.passed,
                         t.outcome.message, t.outcome.output) for t in result.tests]
     text, passed = report.render(str(path), outcomes, result.error, result.notes,
-                                 config.functions)
+                                 functions=config.functions)
     print(text)
     return 0 if passed else 1
 

@@ -6,6 +6,7 @@ with a message naming the setting, the file, what came and what is expected.
 
 from __future__ import annotations
 
+import functools
 import runpy
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,3 +103,10 @@ def load(path: str | Path | None = None) -> Config:
     values = {key: value for key, value in namespace.items() if key.isupper()}
     _check(path, values)
     return Config(path=path.resolve(), values=MappingProxyType(values))
+
+
+@functools.cache
+def kit_assignment() -> assignment_module.Assignment:
+    """The assignment of the kit's own ``grader_config.py``: the one ``autograder release``
+    hands out and nbgrader's course grades."""
+    return load().assignment

@@ -26,6 +26,10 @@ NOTEBOOK = HERE / "regularization.ipynb"
 HIDDEN_SUITE = PROJECT / "tests" / "hidden"
 PUBLIC_SUITE = PROJECT / "tests" / "public"
 SAMPLES = PROJECT / "samples" / "class"  # the sample class of the quick start
+SPEC = HERE / "SPEC.md"  # the specification: contract text, public by design
+# The student bundle of ``autograder release``: the files it ships as they are (beside the
+# stub, the notebook and the helpers) and the expected values of its public checks.
+RELEASE_FILES = (SPEC, HERE / "release" / "README.md", HERE / "release" / "check.py")
 SUBSTITUTES = HERE / "grader" / "known_good.py"
 SUBSTITUTED = ("dropout", "l2_regularization")
 MISTAKES = HERE / "grader" / "diagnose.py"  # the mistake catalogue the hidden suite uses
@@ -68,6 +72,13 @@ def load_data(config: object) -> object:
         return data.load_split(config)
     except data.helpers().MnistDataError as error:
         raise DataProblem(f"MNIST data: {error}") from error
+
+
+def build_expectations() -> dict:
+    """The public checks' expected values, as plain data for the bundle's expectations.npz."""
+    from assignments.regularization.grader import expectations
+
+    return expectations.build()
 
 
 save_data = data.save

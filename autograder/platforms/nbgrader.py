@@ -2,9 +2,10 @@
 
 A course that runs nbgrader uses the kit in four places:
 
-- :func:`write_source` writes ``<dest>/nbgrader/source/regularization/`` (the source
-  notebook, with the reference's solutions between nbgrader's markers and the three
-  solution cells graded with the points of ``grader_config.POINTS``, plus ``nn_helpers.py``).
+- :func:`write_source` writes ``<dest>/nbgrader/source/<assignment>/`` (the source
+  notebook, with the reference's solutions between nbgrader's markers and each graded
+  function's solution cell worth its points in ``grader_config.POINTS``, plus the
+  assignment's helper files).
   ``nbgrader generate_assignment`` turns it into the student version.
 - ``autograder grade COURSE/submitted`` (or ``autograded``) recognises nbgrader's
   ``<student>/<assignment>/<notebook>.ipynb`` layout through :func:`discover`, which keeps
@@ -13,6 +14,9 @@ A course that runs nbgrader uses the kit in four places:
   per-function scores into nbgrader's gradebook with nbgrader's own API, so that
   ``nbgrader export`` and formgrader show the totals of ``gradebook.csv``, and writes the
   feedback as HTML where ``nbgrader release_feedback`` ships it.
+
+The assignment is the one the kit's ``grader_config.py`` names: its name is nbgrader's
+assignment name, its module names the submission file, its ``NOTEBOOK`` the notebook.
 """
 
 from __future__ import annotations
@@ -23,37 +27,39 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assignments.regularization.assignment import NN_HELPERS as HELPERS_FILE
-from assignments.regularization.assignment import NOTEBOOK as NOTEBOOK_FILE
-from assignments.regularization.assignment import REFERENCE as REFERENCE_FILE
+from autograder import config as config_module
 from autograder.reports import documents as reports
 
-ASSIGNMENT = "regularization"
-NOTEBOOK = NOTEBOOK_FILE.name  # regularization.ipynb
-NOTEBOOK_ID = NOTEBOOK_FILE.stem
 COURSE_MARKERS = ("gradebook.db", "nbgrader_config.py")
 _SUFFIXES = (".py", ".ipynb")
+
+
+def _notebook_id() -> str:
+    """The notebook's name in nbgrader's gradebook (its file name without ``.ipynb``)."""
+    return config_module.kit_assignment().notebook.stem
 
 
 def write_source(dest_dir: Path, points: dict[str, float] | None = None) -> Path:
     """Write the nbgrader source assignment under ``dest_dir`` and return the notebook's path.
 
-    ``dest_dir/nbgrader/source/regularization/`` receives ``regularization.ipynb`` and
-    ``nn_helpers.py``; copy the ``source`` folder into the course (or make ``dest_dir/nbgrader``
-    the course) and run ``nbgrader generate_assignment regularization``. ``points`` per
+    ``dest_dir/nbgrader/source/<assignment>/`` receives the assignment's notebook and
+    helper files; copy the ``source`` folder into the course (or make ``dest_dir/nbgrader``
+    the course) and run ``nbgrader generate_assignment <assignment>``. ``points`` per
     function default to ``grader_config.POINTS``.
     """
-    from autograder import config as config_module
     from autograder import stubgen
 
     if points is None:
         points = dict(config_module.load().POINTS)
-    notebook = stubgen.make_nbgrader_source(REFERENCE_FILE.read_text(encoding="utf-8"), points)
-    folder = Path(dest_dir) / "nbgrader" / "source" / ASSIGNMENT
+    assignment = config_module.kit_assignment()
+    notebook = stubgen.make_nbgrader_source(assignment.reference.read_text(encoding="utf-8"),
+                                            points)
+    folder = Path(dest_dir) / "nbgrader" / "source" / assignment.name
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / NOTEBOOK
+    path = folder / assignment.notebook.name
     path.write_text(stubgen.render_notebook(notebook), encoding="utf-8")
-    shutil.copyfile(HELPERS_FILE, folder / HELPERS_FILE.name)
+    for helper in assignment.helpers:
+        shutil.copyfile(helper, folder / helper.name)
     return path
 
 
@@ -69,7 +75,8 @@ def _visible_dirs(folder: Path) -> list[Path]:
 
 
 def _holds_submission(folder: Path) -> bool:
-    return any((folder / f"{ASSIGNMENT}{suffix}").is_file() for suffix in _SUFFIXES)
+    module = config_module.kit_assignment().module
+    return any((folder / f"{module}{suffix}").is_file() for suffix in _SUFFIXES)
 
 
 def _assignment_of(student: Path) -> Path | None:
@@ -81,7 +88,7 @@ def _assignment_of(student: Path) -> Path | None:
     if _holds_submission(student):
         return None
     subfolders = _visible_dirs(student)
-    named = [sub for sub in subfolders if sub.name == ASSIGNMENT]
+    named = [sub for sub in subfolders if sub.name == config_module.kit_assignment().name]
     stamped = [sub for sub in subfolders if (sub / "timestamp.txt").is_file()]
     if named:
         return named[0]
@@ -191,7 +198,7 @@ def _write_scores(gradebook, assignment: str, student: str, document: dict,
     gradebook.update_or_create_submission(assignment, student)
     per_function = document["extra_data"]["per_function"]
     for function, cell in cells.items():
-        grade = gradebook.find_grade(cell, NOTEBOOK_ID, assignment, student)
+        grade = gradebook.find_grade(cell, _notebook_id(), assignment, student)
         earned = float(per_function[function])
         if earned > grade.max_score + 1e-9:
             raise NbgraderExportError(
@@ -201,7 +208,7 @@ def _write_scores(gradebook, assignment: str, student: str, document: dict,
                 "`nbgrader generate_assignment --force`, or restore the points.")
         grade.manual_score = earned
         grade.needs_manual_grade = False
-        comment = gradebook.find_comment(cell, NOTEBOOK_ID, assignment, student)
+        comment = gradebook.find_comment(cell, _notebook_id(), assignment, student)
         comment.manual_comment = _comment(function, document)
     gradebook.db.commit()
 
@@ -210,10 +217,10 @@ def _check_assignment(gradebook, assignment: str, cells: dict[str, str]) -> None
     from nbgrader.api import MissingEntry
 
     try:
-        notebook = gradebook.find_notebook(NOTEBOOK_ID, assignment)
+        notebook = gradebook.find_notebook(_notebook_id(), assignment)
     except MissingEntry:
         raise NbgraderExportError(
-            f"nbgrader's gradebook has no notebook {NOTEBOOK_ID!r} in assignment "
+            f"nbgrader's gradebook has no notebook {_notebook_id()!r} in assignment "
             f"{assignment!r}; run `nbgrader generate_assignment {assignment}` on the kit's "
             "source notebook first.") from None
     present = {cell.name for cell in notebook.grade_cells}
@@ -268,7 +275,7 @@ def _write_feedback(coursedir, out: Path, assignment: str, student: str,
     dest = Path(coursedir.format_path(coursedir.feedback_directory, student, assignment))
     dest.mkdir(parents=True, exist_ok=True)
     markdown_text = (out / student / reports.FEEDBACK_FILE).read_text(encoding="utf-8")
-    page = dest / f"{NOTEBOOK_ID}.html"
+    page = dest / f"{_notebook_id()}.html"
     reports.write_atomically(page, feedback_html(markdown_text, student))
     summary.feedback.append(page)
     sources = [Path(coursedir.format_path(directory, student, assignment))
@@ -289,16 +296,18 @@ def _safe_student(student: str) -> None:
         raise NbgraderExportError(f"{student!r} cannot be an nbgrader student id")
 
 
-def export(out: Path, course: Path, assignment: str = ASSIGNMENT) -> ExportSummary:
+def export(out: Path, course: Path, assignment: str | None = None) -> ExportSummary:
     """Write the kit's grades in ``out`` into the nbgrader course at ``course``.
 
     For every student graded into ``out`` (by ``autograder grade``), each function's
     points become the score of its graded cell in nbgrader's gradebook (its "manual"
     score, with a comment naming the failed tests; needs-grading is cleared), and the
-    feedback becomes ``COURSE/feedback/<student>/<assignment>/regularization.html``.
+    feedback becomes ``COURSE/feedback/<student>/<assignment>/<notebook>.html``. The
+    nbgrader assignment is ``assignment``, by default the kit's assignment's name.
     Students are added to the gradebook when missing, as ``nbgrader autograde`` does.
     """
     out, course = Path(out), Path(course)
+    assignment = assignment or config_module.kit_assignment().name
     if not (out / reports.GRADEBOOK_FILE).is_file():
         raise NbgraderExportError(f"{out} has no {reports.GRADEBOOK_FILE}; run `autograder "
                                   f"grade {course / 'submitted'} --out {out}` first.")
@@ -350,6 +359,6 @@ def add_export_parser(commands) -> None:
         "nbgrader-export", help="write grades and feedback into an nbgrader course")
     parser.add_argument("out", help="the --out folder of `autograder grade`")
     parser.add_argument("--course", required=True, help="the nbgrader course folder")
-    parser.add_argument("--assignment", default=ASSIGNMENT,
-                        help=f"nbgrader assignment name (default: {ASSIGNMENT})")
+    parser.add_argument("--assignment", default=None,
+                        help="nbgrader assignment name (default: the kit's assignment's name)")
     parser.set_defaults(run=export_command)

@@ -11,14 +11,18 @@ to write the bundle when it finds anything:
   and messages; a hidden line that derives a hidden seed or calls the reference is
   always a leak;
 - the hidden suite's seed, or a seed derived from it for a hidden test;
-- code, outside the stub's own functions, that draws a dropout mask (a comparison with a
+- code, outside the stub's own functions, that draws a random mask (a comparison with a
   random draw, ``binomial``, ``choice``) or runs a backward pass (a product with a
   transposed matrix, a relu derivative such as ``dZ * (Z > 0)``);
 - an import of the kit (``autograder``, ``reference``, ``grader_config``, the hidden
-  tests), or a string naming one of their files: the bundle must stand alone;
+  tests, the assignment's known-good substitutes), or a string naming one of their files:
+  the bundle must stand alone;
 - ``einsum`` or ``tensordot`` anywhere outside the stub (they can hide a transpose);
 - a file of a type the bundle does not ship, or data that is not plain (``.npz`` files
   are read with ``allow_pickle=False``).
+
+The reference, the hidden suite and the substitutes are those the assignment of the kit's
+``grader_config.py`` declares (:mod:`autograder.assignment`).
 """
 
 from __future__ import annotations
@@ -35,22 +39,35 @@ from pathlib import Path
 
 import numpy as np
 
-from assignments.regularization.assignment import HIDDEN_SUITE
-from assignments.regularization.assignment import REFERENCE as REFERENCE_FILE
 from autograder import config as config_module
+from autograder.paths import PROJECT_DIR
 from autograder.selfcheck.notebook_source import code_cells
 
 TEXT_SUFFIXES = (".py", ".md", ".txt")
 MIN_LINE = 12  # shorter lines ("return A, None") are too common to say anything
-FORBIDDEN_IMPORTS = {"autograder", "reference", "grader_config", "tests", "conftest",
-                     "known_good"}
+_KIT_MODULES = frozenset({"autograder", "reference", "grader_config", "tests", "conftest"})
 _MASK_DRAWS = {"random", "rand", "uniform", "random_sample", "binomial", "choice",
                "integers", "bernoulli"}
 _BEGIN, _END = "# BEGIN SOLUTION", "# END SOLUTION"
 _SEED_LABEL = re.compile(r"""seed_for\(\s*f?["']([^"']+)["']""")
 _ALWAYS_SECRET = ("seed_for(", "reference.")
-_KIT_PATHS = ("reference/regularization", "tests/hidden", "grader_config", "known_good",
-              "autograder/")
+
+
+def forbidden_imports() -> frozenset[str]:
+    """The modules a bundle may not import: the kit's own, and the known-good substitutes."""
+    substitutes = config_module.kit_assignment().substitutes
+    return _KIT_MODULES | ({substitutes.stem} if substitutes else set())
+
+
+def _kit_paths() -> tuple[str, ...]:
+    """Parts of the kit's file paths that a bundle's strings may not name."""
+    assignment = config_module.kit_assignment()
+    paths = [assignment.reference.relative_to(PROJECT_DIR).with_suffix("").as_posix(),
+             assignment.hidden_suite.relative_to(PROJECT_DIR).as_posix(),
+             "grader_config", "autograder/"]
+    if assignment.substitutes:
+        paths.append(assignment.substitutes.stem)
+    return tuple(paths)
 
 
 @dataclass(frozen=True)
@@ -110,14 +127,15 @@ def kit_secrets(contract: list[str], public_checks: list[str]) -> Secrets:
     notebook, helpers, specification), ``public_checks`` the kit's public check sources;
     their lines are public by design."""
     public = _flat(contract)
-    hidden_files = sorted(HIDDEN_SUITE.glob("*.py"))
+    assignment = config_module.kit_assignment()
+    hidden_files = sorted(assignment.hidden_suite.glob("*.py"))
     hidden_text = [path.read_text(encoding="utf-8") for path in hidden_files]
     labels = {label for text in hidden_text for label in _SEED_LABEL.findall(text)}
     config = config_module.load()
     seeds = {config.HIDDEN_SEED, *derived_seeds(config.HIDDEN_SEED, labels)}
     return Secrets(
-        solution_lines=_meaningful(solution_lines(REFERENCE_FILE.read_text(encoding="utf-8")),
-                                   public),
+        solution_lines=_meaningful(
+            solution_lines(assignment.reference.read_text(encoding="utf-8")), public),
         hidden_lines=_meaningful([line for text in hidden_text for line in text.splitlines()],
                                  _flat([public, *public_checks])),
         seeds=frozenset(str(seed) for seed in seeds),
@@ -215,14 +233,15 @@ def code_findings(source: str) -> list[str]:
     except SyntaxError as error:
         return [f"line {error.lineno}: not valid Python, so it cannot be checked"]
     found = []
+    kit_paths, kit_modules = _kit_paths(), forbidden_imports()
     for node in ast.walk(tree):
         line = getattr(node, "lineno", 0)
         if isinstance(node, ast.Compare) and any(_is_draw(part) for part in ast.walk(node)):
-            found.append(f"line {line}: compares a random draw (draws a dropout mask)")
+            found.append(f"line {line}: compares a random draw (draws a random mask)")
         elif _is_draw(node) and node.func.attr in ("binomial", "bernoulli", "choice"):
-            found.append(f"line {line}: draws with {node.func.attr} (draws a dropout mask)")
+            found.append(f"line {line}: draws with {node.func.attr} (draws a random mask)")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and any(
-                path in node.value for path in _KIT_PATHS):
+                path in node.value for path in kit_paths):
             found.append(f"line {line}: names a file of the kit ({node.value[:60]!r})")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                 and node.func.attr in ("einsum", "tensordot"):
@@ -236,7 +255,7 @@ def code_findings(source: str) -> list[str]:
             modules = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
                        else [node.module or ""] if node.level == 0 else [])
             for module in modules:
-                if module.split(".")[0] in FORBIDDEN_IMPORTS:
+                if module.split(".")[0] in kit_modules:
                     found.append(f"line {line}: imports {module}, which stays in the kit")
     return found
 

@@ -1,5 +1,6 @@
-"""``python check.py [regularization.py | regularization.ipynb | folder]``: the public checks,
-standalone.
+"""``python check.py [MODULE.py | MODULE.ipynb | folder]``: the public checks, standalone.
+
+``MODULE``, the functions and the checks are the assignment's (:mod:`.public_checks`).
 
 The parent process finds the submission and prints the report; a child process imports
 the submission and runs the checks in order, writing an event line before and after each
@@ -27,15 +28,17 @@ from pathlib import Path
 from . import datafile
 from .messages import Failure, crashed_message, timeout_message
 from .notebook_source import code_cells, definitions
-from .public_checks import CHECKS
+from .public_checks import CHECKS, FUNCTIONS, MODULE, SIGNATURES
 from .report import Outcome, render
-from .student import FUNCTIONS, LocalStudent, StudentRaised, student_traceback
+from .student import LocalStudent, StudentRaised, student_traceback
 
 CHECK_TIMEOUT_S = 10.0     # wall clock for one check (the public inputs are tiny)
 IMPORT_TIMEOUT_S = 20.0    # wall clock for importing the submission
 MAX_TIMEOUTS = 2           # after this many, a function's remaining checks are not run
 POLL_S = 0.02
-SUBMISSION_NAMES = ("regularization.py", "regularization.ipynb")
+PY, IPYNB = f"{MODULE}.py", f"{MODULE}.ipynb"
+SUBMISSION_NAMES = (PY, IPYNB)
+_COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 LOADING = "importing your submission"
 EXPECTATIONS_FILE = "expectations.npz"
 CHECKER_PROBLEM = ("check.py could not run this check because of a problem in check.py itself, "
@@ -71,19 +74,19 @@ def _find(target: Path, released: dict[str, str]) -> Path:
     if target.is_file():
         return target
     if not target.is_dir():
-        raise Unusable(f"{target} does not exist; give the path of your regularization.py or "
-                       "regularization.ipynb, or of the folder that holds it.")
+        raise Unusable(f"{target} does not exist; give the path of your {PY} or "
+                       f"{IPYNB}, or of the folder that holds it.")
     found = [target / name for name in SUBMISSION_NAMES if (target / name).is_file()]
     if len(found) == 2:
         changed = [path for path in found if released.get(path.name) != _digest(path)]
         if len(changed) == 2:
-            raise Unusable(f"{target} holds both regularization.py and regularization.ipynb, "
+            raise Unusable(f"{target} holds both {PY} and {IPYNB}, "
                            "and both were changed; say which one to check: python check.py "
-                           "regularization.ipynb")
+                           f"{IPYNB}")
         found = changed or found
     if not found:
-        raise Unusable(f"there is no regularization.py or regularization.ipynb in {target}. Give "
-                       "the path of your work: python check.py path/to/regularization.py")
+        raise Unusable(f"there is no {PY} or {IPYNB} in {target}. Give "
+                       f"the path of your work: python check.py path/to/{PY}")
     return found[0]
 
 
@@ -96,7 +99,7 @@ def _check_syntax(source: str, label: str) -> None:
             f"{label} has a syntax error on line {error.lineno}: {error.msg}"
             + (f"\n    {line}" if line else "")
             + "\nPython cannot read the file, so none of its functions can be checked. Run it "
-              "once yourself (python regularization.py) to see the error.") from None
+              f"once yourself (python {PY}) to see the error.") from None
     except (ValueError, MemoryError, RecursionError) as error:
         raise Unusable(f"{label} cannot be read by Python ({error}).") from None
 
@@ -121,7 +124,7 @@ def prepare(target: Path, workdir: Path, bundle: Path, release: dict) -> Prepare
         except (ValueError, AttributeError, TypeError) as error:
             raise Unusable(f"{path.name}: the file is not a valid Jupyter notebook ({error}); "
                            "open it in Jupyter, check it runs and save it again.") from None
-        module = workdir / "regularization.py"
+        module = workdir / PY
         module.write_text(extracted.source, encoding="utf-8")
         _check_syntax(extracted.source, path.name)
         return Prepared(str(path), module, [str(workdir), folder, str(bundle)],
@@ -132,7 +135,9 @@ def prepare(target: Path, workdir: Path, bundle: Path, release: dict) -> Prepare
         raise Unusable(f"{path.name} is not saved as UTF-8 text. In your editor choose 'Save "
                        "with encoding: UTF-8' and run the check again.") from None
     if not source.strip():
-        raise Unusable(f"{path.name} is empty. Fill in the three functions first.")
+        count = len(FUNCTIONS)
+        words = _COUNTS[count] if count < len(_COUNTS) else str(count)
+        raise Unusable(f"{path.name} is empty. Fill in the {words} functions first.")
     _check_syntax(source, path.name)
     return Prepared(str(path), path.resolve(), [folder, str(bundle)])
 
@@ -146,9 +151,9 @@ def _emit(events: Path, **event: object) -> None:
 
 
 def _load(module_path: Path, folders: list[str]):
-    spec = importlib.util.spec_from_file_location("regularization", module_path)
+    spec = importlib.util.spec_from_file_location(MODULE, module_path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["regularization"] = module
+    sys.modules[MODULE] = module
     sink = open(os.devnull, "w")  # noqa: SIM115 - import-time output is not part of the report
     stdout, stderr = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = sink
@@ -192,7 +197,7 @@ def child(module: Path, folders: list[str], start: int, events: Path, bundle: Pa
         return 0
     found = [name for name in FUNCTIONS if callable(getattr(loaded, name, None))]
     _emit(events, event="loaded", functions=found)
-    student = LocalStudent(loaded, folders[:-1], blocked)
+    student = LocalStudent(loaded, SIGNATURES, folders[:-1], blocked)
     for number, (index, _, extra) in enumerate(_cases()):
         if number < start:
             continue
@@ -329,7 +334,8 @@ class Session:
         error = self.error
         if self.missing and not error:
             error = "missing function(s): " + ", ".join(self.missing)
-        return render(self.prepared.shown, outcomes, error, self.prepared.notes)
+        return render(self.prepared.shown, outcomes, error, self.prepared.notes,
+                      functions=FUNCTIONS)
 
 
 def main(argv: list[str], script: Path) -> int:
@@ -340,7 +346,7 @@ def main(argv: list[str], script: Path) -> int:
         return child(Path(module), json.loads(folders), int(start), Path(events), bundle,
                      json.loads(blocked))
     if len(argv) > 1 or argv[:1] in (["-h"], ["--help"]):
-        print("usage: python check.py [regularization.py | regularization.ipynb | folder]\n"
+        print(f"usage: python check.py [{PY} | {IPYNB} | folder]\n"
               "Runs the public checks on your work (default: what is in check.py's folder).")
         return 2
     target = Path(argv[0]) if argv else bundle
@@ -350,16 +356,16 @@ def main(argv: list[str], script: Path) -> int:
         print(f"check.py: {EXPECTATIONS_FILE} next to check.py is missing or damaged ({error}); "
               "unpack the assignment's zip again.", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="regularization-check-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=f"{MODULE}-check-") as scratch:
         workdir = Path(scratch)
         if not target.exists():
-            print(f"check.py: {target} does not exist; give the path of your regularization.py "
-                  "or regularization.ipynb, or of the folder that holds it.", file=sys.stderr)
+            print(f"check.py: {target} does not exist; give the path of your {PY} "
+                  f"or {IPYNB}, or of the folder that holds it.", file=sys.stderr)
             return 2
         try:
             prepared = prepare(target, workdir, bundle, release)
         except Unusable as problem:
-            print(render(str(target), [], str(problem))[0])
+            print(render(str(target), [], str(problem), functions=FUNCTIONS)[0])
             return 1
         session = Session(prepared, script.resolve(), workdir)
         try:

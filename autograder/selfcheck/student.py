@@ -1,4 +1,4 @@
-"""The submission as the public checks see it in ``check.py``: its three functions, called
+"""The submission as the public checks see it in ``check.py``: its functions, called
 in this process, with each call's in-place changes and printed output recorded.
 
 Arguments are passed as copies (arrays copied, random generators shared), as the grading
@@ -21,13 +21,6 @@ import numpy as np
 
 from .messages import raised_message
 
-FUNCTIONS = ("l2_regularization", "dropout", "train_mlp")
-SIGNATURES = {
-    "l2_regularization": "(weights, lambda_)",
-    "dropout": "(A, p, training=True, rng=None)",
-    "train_mlp": "(params, X, Y, *, lr=0.1, epochs=20, batch_size=64, lambda_=0.0, "
-                 "keep_prob=1.0, rng=None)",
-}
 OUTPUT_CAP = 16 * 1024
 _TOBYTES = np.ndarray.tobytes  # taken before any student code runs
 
@@ -111,16 +104,20 @@ def _mutated(before: dict, args: Any, kwargs: Any) -> list[str]:
 
 
 class LocalStudent:
-    """The submission's module, called directly; the ``student`` of the public checks."""
+    """The submission's module, called directly; the ``student`` of the public checks.
 
-    def __init__(self, module: ModuleType, folders: list[str],
+    ``signatures`` maps each function the checks may call to the signature the
+    instructions give it.
+    """
+
+    def __init__(self, module: ModuleType, signatures: dict[str, str], folders: list[str],
                  blocked: dict[str, str] | None = None) -> None:
-        self.module, self.folders = module, folders
+        self.module, self.signatures, self.folders = module, signatures, folders
         self.blocked = blocked or {}
         self.last_call = CallRecord()
 
     def __getattr__(self, name: str):
-        if name in FUNCTIONS:
+        if name in self.signatures:
             return lambda *args, **kwargs: self.call(name, args, kwargs)
         raise AttributeError(name)
 
@@ -131,7 +128,7 @@ class LocalStudent:
         function = getattr(self.module, name, None)
         if not callable(function):
             raise MissingFunction(f"Your submission does not define `{name}`. Define it with "
-                                  f"the signature {name}{SIGNATURES[name]}.")
+                                  f"the signature {name}{self.signatures[name]}.")
         args, kwargs = _copy(tuple(args)), _copy(dict(kwargs))
         before: dict = {}
         _snapshot(args, "args", before)

@@ -20,15 +20,6 @@ from autograder.assignment import load as load_assignment
 from autograder.paths import PACKAGE_DIR
 
 ASSIGNMENTS = sorted(p.parent.name for p in ASSIGNMENTS_DIR.glob("*/assignment.py"))
-# Engine modules that still carry the regularization assignment's student bundle (its
-# public checks, their explanations, the bundle's README and check.py) and its nbgrader
-# source; they are the part of the engine not yet separated from it.
-NOT_YET_SEPARATED = {
-    "selfcheck/__init__.py", "selfcheck/public_checks.py", "selfcheck/explain.py",
-    "selfcheck/runner.py", "selfcheck/student.py", "selfcheck/report.py",
-    "release/bundle.py", "release/leakcheck.py", "release/files/README.md",
-    "release/files/check.py", "platforms/nbgrader.py",
-}
 
 
 def _names(name: str) -> set[str]:
@@ -69,8 +60,6 @@ def test_the_engine_names_nothing_of_an_assignment(name: str) -> None:
     hits = []
     for path in _engine_files():
         relative = path.relative_to(PACKAGE_DIR).as_posix()
-        if relative in NOT_YET_SEPARATED:
-            continue
         for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
             found = pattern.search(line)
             if found:
@@ -158,3 +147,16 @@ def test_engine_sub_packages_import_each_other_without_cycles() -> None:
     assert {"autograder.sandbox", "autograder.grading", "autograder.reports"} <= set(graph)
     assert not _cycle(graph), " -> ".join(_cycle(graph))
 
+
+
+def test_assignment_self_check_modules_shadow_nothing() -> None:
+    """An assignment's ``selfcheck/`` modules join :mod:`autograder.selfcheck`: each name may
+    be there once, or one module would hide another (in the kit and in a bundle)."""
+    names = [path.name for path in (PACKAGE_DIR / "selfcheck").glob("*.py")]
+    names += [path.name for path in ASSIGNMENTS_DIR.glob("*/selfcheck/*.py")
+              if path.name != "__init__.py"]
+    assert "public_checks.py" in names  # the regularization assignment's checks are found
+    assert sorted(names) == sorted(set(names)), names
+    from autograder.selfcheck import public_checks
+
+    assert Path(public_checks.__file__).parent.parent.parent == ASSIGNMENTS_DIR

@@ -63,7 +63,7 @@ def student_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def unzipped(release: Path, tmp_path: Path) -> Path:
     with zipfile.ZipFile(release / bundle.ZIP_FILE) as archive:
         archive.extractall(tmp_path)
-    return tmp_path / bundle.ZIP_ROOT
+    return tmp_path / bundle.zip_root()
 
 
 def test_release_writes_the_nbgrader_source_outside_the_bundle(release: Path) -> None:

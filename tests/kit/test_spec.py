@@ -59,7 +59,7 @@ def test_the_specification_states_every_rule() -> None:
 
 
 @pytest.mark.parametrize("document", ["README.md", "assignments/regularization/SPEC.md",
-                                      "autograder/release/files/README.md"])
+                                      "assignments/regularization/release/README.md"])
 def test_documents_link_only_to_files_of_the_project(document: str) -> None:
     path = PROJECT_DIR / document
     text = path.read_text(encoding="utf-8")

@@ -25,6 +25,17 @@ from . import explain, validate
 from .compare import close, close_or_explain, expect_raises, names_number
 from .messages import Failure
 
+MODULE = "regularization"  # the submission's module: MODULE.py or MODULE.ipynb
+# The functions the checks call, in the report's order, with the signatures the
+# instructions give them (named when a submission lacks one).
+FUNCTIONS = ("l2_regularization", "dropout", "train_mlp")
+SIGNATURES = {
+    "l2_regularization": "(weights, lambda_)",
+    "dropout": "(A, p, training=True, rng=None)",
+    "train_mlp": "(params, X, Y, *, lr=0.1, epochs=20, batch_size=64, lambda_=0.0, "
+                 "keep_prob=1.0, rng=None)",
+}
+
 # --- Public inputs ------------------------------------------------------------------------
 
 LESSON_W1 = np.array([[1.0, 2.0], [3.0, 4.0]])

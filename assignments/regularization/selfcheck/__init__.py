@@ -1,0 +1,13 @@
+"""The public checks of the regularization assignment, runnable without the grading engine.
+
+This sub-package needs only the standard library and numpy, and imports nothing from the
+rest of ``autograder``: ``autograder release`` copies it, as it is, into the student
+bundle, where ``check.py`` runs it. The kit's public suite (``tests/public``) runs the same
+check functions through the sandboxed engine, so ``autograder check`` and ``python
+check.py`` say the same things in the same words.
+
+Modules: :mod:`.messages` (the failure type), :mod:`.validate` and :mod:`.compare` (checks
+on returned values), :mod:`.datafile` (the expected values, stored as data),
+:mod:`.public_checks` (the checks themselves), :mod:`.report` (the per-function table),
+:mod:`.notebook_source` and :mod:`.runner` (what ``check.py`` does).
+"""
