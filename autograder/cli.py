@@ -191,6 +191,13 @@ def release_command(args: argparse.Namespace) -> int:
         _log(f"{len(leaks)} leak(s) found in {args.dest}" if leaks
              else f"no leak found in {args.dest}")
         return 1 if leaks else 0
+    chosen, kit = config_module.load(args.config).assignment, config_module.kit_assignment()
+    if chosen.name != kit.name:  # writing the kit's bundle instead would mislead
+        raise GraderProblem(
+            f"autograder release writes the student bundle of {kit.name}, the assignment of "
+            f"the kit's own grader_config.py; {chosen.name} (from --config) has no student "
+            f"release. Its students check their work inside the kit with `autograder "
+            f"--config {args.config} check FILE`.")
     try:
         release = bundle.build_release(Path(args.dest))
     except bundle.ReleaseRefused as refused:

@@ -96,3 +96,11 @@ def test_a_config_naming_an_unknown_assignment_is_refused(tmp_path: Path) -> Non
     assert done.returncode == 2
     assert "setting ASSIGNMENT" in done.stderr and "there is no assignment 'nope'" in done.stderr
     assert "softmax" in done.stderr and "regularization" in done.stderr  # what the kit has
+
+
+def test_release_of_an_assignment_without_a_student_release_is_refused(tmp_path: Path) -> None:
+    """Writing the kit's own bundle for another --config would hand out the wrong one."""
+    done = _autograder("release", str(tmp_path / "release"))
+    assert done.returncode == 2, done.stderr
+    assert "softmax (from --config) has no student release" in done.stderr
+    assert not (tmp_path / "release").exists()
