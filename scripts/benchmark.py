@@ -115,6 +115,18 @@ def bare(path: Path) -> dict:
 # --- commands, timed and sampled ------------------------------------------------------------
 
 
+def fork_servers(batch: object) -> list:
+    """The fork servers (psutil processes) among the children of a batch process."""
+    return [c for c in batch.children() if "forkserver" in " ".join(c.cmdline())]
+
+
+def slot_rss(servers: list) -> dict[int, int]:
+    """Each grading process forked by ``servers``: the RSS of it and its workers, by pid."""
+    return {grading.pid: sum(p.memory_info().rss
+                             for p in [grading, *grading.children(recursive=True)])
+            for server in servers for grading in server.children()}
+
+
 class TreeSampler(threading.Thread):
     """Samples the RSS of each grading process and its workers while a batch runs.
 
@@ -132,11 +144,8 @@ class TreeSampler(threading.Thread):
         root = psutil.Process(self.pid)
         while not self.done.wait(0.1):
             try:
-                servers = [c for c in root.children() if "forkserver" in " ".join(c.cmdline())]
-                for grading in [g for s in servers for g in s.children()]:
-                    tree = [grading, *grading.children(recursive=True)]
-                    rss = sum(p.memory_info().rss for p in tree)
-                    self.peaks[grading.pid] = max(self.peaks.get(grading.pid, 0), rss)
+                for pid, rss in slot_rss(fork_servers(root)).items():
+                    self.peaks[pid] = max(self.peaks.get(pid, 0), rss)
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
 

@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 CORPUS = ROOT / "tests" / "kit" / "corpus"
 SOURCES = [ROOT / "samples" / "class", CORPUS / "correct", CORPUS / "faulty"]
+import benchmark  # noqa: E402 - scripts/ is put on the path just above
+
 PROGRESS = re.compile(r"^\[(\d+)/(\d+)\] (.+?): ")
 
 
@@ -63,11 +65,9 @@ class MemorySampler(threading.Thread):
         root = psutil.Process(self.pid)
         while not self.done.wait(1.0):
             try:
-                servers = [c for c in root.children() if "forkserver" in " ".join(c.cmdline())]
+                servers = benchmark.fork_servers(root)
                 server_rss = sum(s.memory_info().rss for s in servers)
-                for grading in [g for s in servers for g in s.children()]:
-                    tree = [grading, *grading.children(recursive=True)]
-                    self.slot_peak = max(self.slot_peak, sum(p.memory_info().rss for p in tree))
+                self.slot_peak = max(self.slot_peak, *benchmark.slot_rss(servers).values(), 0)
                 self.rows.append((time.monotonic() - self.started, root.memory_info().rss,
                                   server_rss))
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
