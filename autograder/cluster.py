@@ -52,8 +52,7 @@ _STDERR_KEPT = 64 * 1024  # of a grading process's stderr, only the last line is
 _FIND_VIEW = "from autograder.sandbox import view; print(view.package_view())"
 # What must be the same on every worker: the engine, every assignment (declarations,
 # references, helpers, suites).
-_KIT_PARTS = (PACKAGE_DIR, PROJECT_DIR / "assignments", PROJECT_DIR / "reference",
-              PROJECT_DIR / "tests" / "hidden", PROJECT_DIR / "tests" / "public")
+_KIT_PARTS = (PACKAGE_DIR, PROJECT_DIR / "assignments")
 
 
 @functools.cache

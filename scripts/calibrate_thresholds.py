@@ -41,7 +41,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT_DIR = ROOT / "assignments" / "regularization"
-REFERENCE_PATH = ROOT / "reference" / "regularization.py"
+REFERENCE_PATH = ROOT / "assignments" / "regularization" / "grader" / "reference.py"
 DEFAULT_OUTPUT = ROOT / "calibration" / "mnist_thresholds.json"
 MARGIN_FLOOR = 0.03
 MARGIN_STDS = 4.0

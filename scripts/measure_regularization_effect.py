@@ -34,7 +34,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT_DIR = ROOT / "assignments" / "regularization"
-REFERENCE_PATH = ROOT / "reference" / "regularization.py"
+REFERENCE_PATH = ROOT / "assignments" / "regularization" / "grader" / "reference.py"
 DEFAULT_OUTPUT = ROOT / "calibration" / "regularization_effect.json"
 LESSON_REGULARIZATION = "0.01,0.8"  # lambda_, keep_prob: the lesson's
 TRAINING = {"lr": 0.1, "batch_size": 64}

@@ -18,13 +18,13 @@ PROJECT = HERE.parents[1]
 MODULE = "regularization"
 UPLOAD_STEM = r"regulari[sz]ation"  # how an upload's file name shows it is the solution
 FUNCTIONS = ("l2_regularization", "dropout", "train_mlp")
-REFERENCE = PROJECT / "reference" / "regularization.py"
+REFERENCE = HERE / "grader" / "reference.py"
 NN_HELPERS = HERE / "nn_helpers.py"
 HELPERS = (NN_HELPERS,)
 STUB = HERE / "regularization.py"
 NOTEBOOK = HERE / "regularization.ipynb"
-HIDDEN_SUITE = PROJECT / "tests" / "hidden"
-PUBLIC_SUITE = PROJECT / "tests" / "public"
+HIDDEN_SUITE = HERE / "tests" / "hidden"
+PUBLIC_SUITE = HERE / "tests" / "public"
 SAMPLES = PROJECT / "samples" / "class"  # the sample class of the quick start
 SPEC = HERE / "SPEC.md"  # the specification: contract text, public by design
 # The student bundle of ``autograder release``: the files it ships as they are (beside the

@@ -40,8 +40,7 @@ from autograder.sandbox import launch as sandbox
 ROOT_VARIABLE = "AUTOGRADER_ROOT"
 DEFAULT_ROOT = Path("/autograder")
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
-KIT_PARTS = ("autograder", "assignments", "reference", "tests/public", "tests/hidden",
-             "calibration", "pyproject.toml", "README.md", "LICENSE")
+KIT_PARTS = ("autograder", "assignments", "calibration", "pyproject.toml", "README.md", "LICENSE")
 _SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints", "__MACOSX", ".git"}
 _RESERVE_S = 25.0  # starting a grading process, loading pytest, writing the results
 _PUBLIC_SHARE = 0.2  # at most this share of the time budget goes to the public suite

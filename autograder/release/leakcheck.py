@@ -7,8 +7,8 @@ to write the bundle when it finds anything:
   material (the specification ``SPEC.md``, the stub, the notebook, the helpers) states
   that line itself, as the specification does the draw rule;
 - a line of the hidden tests, unless the contract material or the kit's own public checks
-  (``autograder/selfcheck``, ``tests/public``) hold it too, as they do shared helper lines
-  and messages; a hidden line that derives a hidden seed or calls the reference is
+  (``autograder/selfcheck``, the assignment's public suite) hold it too, as they do shared
+  helper lines and messages; a hidden line that derives a hidden seed or calls the reference is
   always a leak;
 - the hidden suite's seed, or a seed derived from it for a hidden test;
 - code, outside the stub's own functions, that draws a random mask (a comparison with a
@@ -40,7 +40,6 @@ from pathlib import Path
 import numpy as np
 
 from autograder import config as config_module
-from autograder.paths import PROJECT_DIR
 from autograder.selfcheck.notebook_source import code_cells
 
 TEXT_SUFFIXES = (".py", ".md", ".txt")
@@ -60,10 +59,12 @@ def forbidden_imports() -> frozenset[str]:
 
 
 def _kit_paths() -> tuple[str, ...]:
-    """Parts of the kit's file paths that a bundle's strings may not name."""
+    """Parts of the kit's file paths that a bundle's strings may not name: the reference
+    and the hidden suite by their last two path parts, so that a relative path to either
+    (``../grader/reference.py``) is caught as well as the full one."""
     assignment = config_module.kit_assignment()
-    paths = [assignment.reference.relative_to(PROJECT_DIR).with_suffix("").as_posix(),
-             assignment.hidden_suite.relative_to(PROJECT_DIR).as_posix(),
+    reference, hidden = assignment.reference, assignment.hidden_suite
+    paths = [f"{reference.parent.name}/{reference.stem}", f"{hidden.parent.name}/{hidden.name}",
              "grader_config", "autograder/"]
     if assignment.substitutes:
         paths.append(assignment.substitutes.stem)

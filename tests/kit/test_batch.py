@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from assignments.regularization.assignment import HIDDEN_SUITE
 from assignments.regularization.assignment import REFERENCE as REFERENCE_FILE
 from assignments.regularization.assignment import SAMPLES as SAMPLE_CLASS
 from assignments.regularization.assignment import STUB as STUB_FILE
@@ -226,7 +227,7 @@ def test_hidden_suite_end_to_end(small_class: Path, tmp_path: Path) -> None:
     assert [rows[s]["score"] for s in ("alan_turing", "barbara_liskov")] == ["0", "0"]
     names = {t["name"] for t in _results(out, "ada_lovelace")["tests"]}
     assert any("train_mlp" in name for name in names)
-    secret = {line.strip() for path in [REFERENCE_FILE, *PROJECT_DIR.glob("tests/hidden/*.py")]
+    secret = {line.strip() for path in [REFERENCE_FILE, *HIDDEN_SUITE.glob("*.py")]
               for line in path.read_text().splitlines() if len(line.strip()) >= 25}
     secret -= {line.strip() for s in STUDENTS
                for line in (small_class / f"{s}.py").read_text().splitlines()}

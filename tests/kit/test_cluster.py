@@ -247,7 +247,8 @@ def test_a_task_that_dies_is_the_students_row(one_worker: distributed.Client,
     # A worker that joined after the check, with another kit: its task refuses to grade.
     logged: list[str] = []
     template = cluster.Task(name="", entry="", files=[], config_name=config.path.name,
-                            config_text=config.path.read_text(), suite="tests/public", seed=1,
+                            config_text=config.path.read_text(),
+                            suite="assignments/regularization/tests/public", seed=1,
                             fingerprint="", kit="0" * 64, require_sandbox=False)
     cluster._run_tasks(one_worker, [batch.Job("barbara_liskov",
                                               SAMPLE_CLASS / "barbara_liskov.py", "")],

@@ -1,5 +1,6 @@
-"""Tests of ``autograder.diagnose``: each common mistake is recognised, a correct answer is not
-blamed, and the keep-rate band has the failure probability its documentation promises."""
+"""Tests of the regularization assignment's mistake catalogue (``grader/diagnose.py``): each
+common mistake is recognised, a correct answer is not blamed, and the keep-rate band has the
+failure probability its documentation promises."""
 
 from __future__ import annotations
 

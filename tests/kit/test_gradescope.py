@@ -133,8 +133,10 @@ def test_zip_holds_the_scripts_and_the_kit(built_zip: Path) -> None:
         names = set(archive.namelist())
         modes = {i.filename: i.external_attr >> 16 for i in archive.infolist()}
     assert {"setup.sh", "run_autograder", "kit/grader_config.py", "kit/pyproject.toml",
-            "kit/autograder/cli.py", "kit/tests/hidden/test_hidden_train.py",
-            "kit/tests/public/test_public.py", "kit/reference/regularization.py",
+            "kit/autograder/cli.py",
+            "kit/assignments/regularization/tests/hidden/test_hidden_train.py",
+            "kit/assignments/regularization/tests/public/test_public.py",
+            "kit/assignments/regularization/grader/reference.py",
             "kit/assignments/regularization/nn_helpers.py"} <= names
     assert not any(n.startswith(("kit/tests/kit", "kit/samples", "kit/.venv")) or
                    "__pycache__" in n for n in names)

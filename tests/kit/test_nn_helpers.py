@@ -22,6 +22,8 @@ import numpy as np
 import pytest
 import scipy.special
 
+from assignments.regularization.assignment import REFERENCE
+
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT_DIR = ROOT / "assignments" / "regularization"
 
@@ -304,7 +306,7 @@ def _tiny_split() -> ModuleType:
 
 
 def test_train_with_curves_equals_one_training_call():
-    reference = _load_file(ROOT / "reference" / "regularization.py", "reference_for_nn_helpers")
+    reference = _load_file(REFERENCE, "reference_for_nn_helpers")
     split = _tiny_split()
     params = nnh.init_params((6, 8, 7, 3), np.random.default_rng(1), scale=0.5)
     settings = {"lr": 0.2, "batch_size": 16, "lambda_": 0.01, "keep_prob": 0.8}

@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from assignments.regularization.assignment import HIDDEN_SUITE, REFERENCE
 from autograder.assignment import load as load_assignment
 from autograder.grading import notebook, submission
 from autograder.grading.submission import UnusableSubmission, discover, stage
@@ -249,7 +250,7 @@ def test_symlinks_inside_a_folder_are_not_copied(tmp_path: Path) -> None:
     (folder / "regularization.py").write_bytes(CORRECT.read_bytes())
     (folder / "passwd").symlink_to("/etc/passwd")
     (folder / "etc").symlink_to("/etc", target_is_directory=True)
-    (folder / "hidden_tests").symlink_to(REPO / "tests" / "hidden", target_is_directory=True)
+    (folder / "hidden_tests").symlink_to(HIDDEN_SUITE, target_is_directory=True)
     staged = stage("mallory", folder, tmp_path / "work", ASSIGNMENT)
     staged_names = {p.name for p in staged.stage.submission.rglob("*")}
     assert staged_names == {"regularization.py"}
@@ -261,7 +262,7 @@ def test_symlinks_inside_a_folder_are_not_copied(tmp_path: Path) -> None:
 def test_symlinked_module_in_a_folder_is_not_graded(tmp_path: Path) -> None:
     folder = tmp_path / "trudy"
     folder.mkdir()
-    (folder / "regularization.py").symlink_to(REPO / "reference" / "regularization.py")
+    (folder / "regularization.py").symlink_to(REFERENCE)
     with pytest.raises(UnusableSubmission, match="trudy has no regularization.py"):
         stage("trudy", folder, tmp_path / "work", ASSIGNMENT)
 

@@ -28,7 +28,7 @@ import mistune
 import numpy as np
 import pytest
 
-from assignments.regularization.assignment import HIDDEN_SUITE, PUBLIC_SUITE
+from assignments.regularization.assignment import HIDDEN_SUITE, PUBLIC_SUITE, REFERENCE
 from assignments.regularization.grader import data
 from autograder import config
 from autograder.assignment import load as load_assignment
@@ -389,7 +389,7 @@ def test_a_batch_with_hostile_names_and_files_finishes_with_a_gradebook(
         tmp_path: Path) -> None:
     folder, out = tmp_path / "subs", tmp_path / "out"
     folder.mkdir()
-    correct = (PROJECT_DIR / "reference" / "regularization.py").read_text()
+    correct = REFERENCE.read_text()
     for name in ("gradebook.csv.py", "timings.csv.py", "-draft.py"):
         (folder / name).write_text(correct)
     os.mkfifo(folder / "fifo.py")

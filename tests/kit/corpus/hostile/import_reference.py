@@ -14,17 +14,18 @@ for _root in [Path("/work/main"), Path.cwd(), *Path(__file__).resolve().parents]
         os.chdir(_root)
     except OSError:
         continue
-    for _sub in ("reference", "tests/hidden", "."):
+    for _sub in ("reference", "assignments/regularization/grader",
+                 "assignments/regularization/tests/hidden", "."):
         sys.path.insert(0, str(_root / _sub))
-    _spec = importlib.util.spec_from_file_location(
-        "leaked_reference", str(_root / "reference" / "regularization.py"))
-    try:
-        _mod = importlib.util.module_from_spec(_spec)
-        _spec.loader.exec_module(_mod)
-    except BaseException:
-        continue
-    if hasattr(_mod, "train_mlp"):
-        _leaked.append(str(_root))
+    for _file in ("reference/regularization.py", "assignments/regularization/grader/reference.py"):
+        _spec = importlib.util.spec_from_file_location("leaked_reference", str(_root / _file))
+        try:
+            _mod = importlib.util.module_from_spec(_spec)
+            _spec.loader.exec_module(_mod)
+        except BaseException:
+            continue
+        if hasattr(_mod, "train_mlp"):
+            _leaked.append(str(_root))
 try:
     import grader_config  # noqa: F401
     _leaked.append("grader_config")
