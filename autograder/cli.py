@@ -14,7 +14,7 @@ from autograder import config as config_module
 from autograder import dataset
 from autograder.assignment import Assignment, DataProblem
 from autograder.config import ConfigError
-from autograder.grading import batch, submission, target
+from autograder.grading import batch, nbgrader_layout, submission, target
 from autograder.grading.grade import GraderProblem, grade, kill_descendants
 from autograder.platforms import gradescope, lms, nbgrader
 from autograder.reports import class_report
@@ -109,10 +109,10 @@ def grade_command(args: argparse.Namespace) -> int:
     given = _submissions(Path(args.submissions))
     if args.jobs is not None and args.jobs < 1:
         raise GraderProblem(f"--jobs must be at least 1, got {args.jobs}")
-    if given.is_dir() and nbgrader.course_root_hint(given):
-        raise GraderProblem(nbgrader.course_root_hint(given))
+    if given.is_dir() and nbgrader_layout.course_root_hint(given):
+        raise GraderProblem(nbgrader_layout.course_root_hint(given))
     out = _output_folder(Path(args.out), given)
-    if given.is_dir() and not [path for _, path in submission.discover(given)
+    if given.is_dir() and not [path for _, path in submission.discover(given, config.assignment)
                                if path.resolve() != out.resolve()]:
         raise GraderProblem(f"no submission found in {given}: it holds no .py or .ipynb file "
                             "and no sub-folder. Give the folder with one file or sub-folder "

@@ -132,7 +132,7 @@ def plan(folder: Path, out: Path, suite: Path, config: Config, *, force: bool,
     carry the fingerprint of the same submission, suite, config and kit is logged as
     skipped (unless ``force``).
     """
-    surveyed = submission.survey(folder)
+    surveyed = submission.survey(folder, config.assignment)
     # An output folder inside the submissions folder is not a student.
     found = [(name, path) for name, path in surveyed.submissions
              if path.resolve() != out.resolve()]

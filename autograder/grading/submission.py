@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.assignment import Assignment
-from autograder.grading import notebook
+from autograder.grading import nbgrader_layout, notebook
 from autograder.paths import SANDBOX_DIR
-from autograder.platforms import nbgrader
 from autograder.reports.documents import BATCH_FILES
 from autograder.sandbox.launch import Stage
 
@@ -75,20 +74,20 @@ def _skip_reason(path: Path) -> str | None:
     return None
 
 
-def survey(folder: Path) -> Survey:
-    """Sort every entry of ``folder`` into submissions ``(student, path)`` and skipped
-    ``(entry, reason)``, both sorted by name.
+def survey(folder: Path, assignment: Assignment) -> Survey:
+    """Sort every entry of ``folder`` into submissions of ``assignment`` ``(student, path)``
+    and skipped ``(entry, reason)``, both sorted by name.
 
     Names are file stems or folder names with every character but letters, digits, ``_``
     and ``-`` replaced by ``_``: a student name never holds a dot, so it never collides
     with a file the batch writes beside the students' folders (``gradebook.csv``...).
     When two entries give the same name, the suffix and then a number are added, so that
     no student's results overwrite another's. nbgrader's ``<student>/<assignment>/``
-    layout is recognised by its adapter and keeps nbgrader's student ids exactly.
+    layout is recognised (:mod:`.nbgrader_layout`) and keeps nbgrader's student ids exactly.
     """
-    nbgrader_layout = nbgrader.discover(folder)
-    if nbgrader_layout is not None:
-        return _nbgrader_survey(folder, nbgrader_layout)
+    nbgrader = nbgrader_layout.discover(folder, assignment)
+    if nbgrader is not None:
+        return _nbgrader_survey(folder, nbgrader)
     entries, skipped = [], []
     for path in sorted(folder.iterdir()):
         reason = _skip_reason(path)
@@ -127,9 +126,10 @@ def _nbgrader_survey(folder: Path, layout: list[tuple[str, Path]]) -> Survey:
     return Survey(submissions, sorted(skipped))
 
 
-def discover(folder: Path) -> list[tuple[str, Path]]:
-    """List ``(student, path)`` for every submission in ``folder``, sorted by name."""
-    return survey(folder).submissions
+def discover(folder: Path, assignment: Assignment) -> list[tuple[str, Path]]:
+    """List ``(student, path)`` for every submission of ``assignment`` in ``folder``, sorted
+    by name."""
+    return survey(folder, assignment).submissions
 
 
 _COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")

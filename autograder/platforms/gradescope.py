@@ -33,6 +33,7 @@ from autograder import config as config_module
 from autograder import dataset
 from autograder.assignment import Assignment
 from autograder.config import Config, ConfigError
+from autograder.grading.grade import GradingTask
 from autograder.paths import PROJECT_DIR
 from autograder.reports import documents as reports
 from autograder.sandbox import launch as sandbox
@@ -324,10 +325,8 @@ def _grade_suite(solution: Path, suite: Path, seed: int, seconds: float, config:
     """Grade ``solution`` with one suite in a fresh process; its results document."""
     out = work / f"out-{suite.name}"
     config_path = _timed_config(config, seconds - _RESERVE_S, work / suite.name)
-    command = [sys.executable, "-m", "autograder.grading", "--name", "submission",
-               "--path", str(solution), "--suite", str(suite), "--out", str(out),
-               "--config", str(config_path), "--isolation", mode, "--seed", str(seed),
-               "--slot", "0", "--data", str(data or "")]
+    command = GradingTask(name="submission", path=solution, suite=suite, out=out,
+                          config=config_path, isolation=mode, seed=seed, data=data).argv()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=seconds,
                               check=False)

@@ -8,8 +8,8 @@ A course that runs nbgrader uses the kit in four places:
   assignment's helper files).
   ``nbgrader generate_assignment`` turns it into the student version.
 - ``autograder grade COURSE/submitted`` (or ``autograded``) recognises nbgrader's
-  ``<student>/<assignment>/<notebook>.ipynb`` layout through :func:`discover`, which keeps
-  nbgrader's student ids exactly as they are.
+  ``<student>/<assignment>/<notebook>.ipynb`` layout (:mod:`autograder.grading.nbgrader_layout`),
+  keeping nbgrader's student ids exactly as they are.
 - ``autograder nbgrader-export OUT --course COURSE`` (:func:`export`) writes each student's
   per-function scores into nbgrader's gradebook with nbgrader's own API, so that
   ``nbgrader export`` and formgrader show the totals of ``gradebook.csv``, and writes the
@@ -29,9 +29,6 @@ from pathlib import Path
 
 from autograder import config as config_module
 from autograder.reports import documents as reports
-
-COURSE_MARKERS = ("gradebook.db", "nbgrader_config.py")
-_SUFFIXES = (".py", ".ipynb")
 
 
 def _notebook_id() -> str:
@@ -61,68 +58,6 @@ def write_source(dest_dir: Path, points: dict[str, float] | None = None) -> Path
     for helper in assignment.helpers:
         shutil.copyfile(helper, folder / helper.name)
     return path
-
-
-# --- nbgrader's submission layout -----------------------------------------------------
-
-
-def _visible_dirs(folder: Path) -> list[Path]:
-    try:
-        entries = sorted(folder.iterdir())
-    except OSError:
-        return []
-    return [p for p in entries if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")]
-
-
-def _holds_submission(folder: Path) -> bool:
-    module = config_module.kit_assignment().module
-    return any((folder / f"{module}{suffix}").is_file() for suffix in _SUFFIXES)
-
-
-def _assignment_of(student: Path) -> Path | None:
-    """The ``<student>/<assignment>`` folder of nbgrader's layout, if ``student`` has one.
-
-    That is a sub-folder named like the assignment, or the one sub-folder holding nbgrader's
-    ``timestamp.txt``; a student folder holding the solution itself is the kit's own layout.
-    """
-    if _holds_submission(student):
-        return None
-    subfolders = _visible_dirs(student)
-    named = [sub for sub in subfolders if sub.name == config_module.kit_assignment().name]
-    stamped = [sub for sub in subfolders if (sub / "timestamp.txt").is_file()]
-    if named:
-        return named[0]
-    return stamped[0] if len(stamped) == 1 else None
-
-
-def discover(folder: Path) -> list[tuple[str, Path]] | None:
-    """``(student id, assignment folder)`` pairs if ``folder`` has nbgrader's layout, else None.
-
-    nbgrader's ``submitted/`` and ``autograded/`` folders hold only student folders, each
-    with ``<assignment>/<notebook>.ipynb`` (and nbgrader's ``timestamp.txt``). The folder is
-    taken as nbgrader's when it holds no submission file of its own and at least one
-    student folder has such an assignment folder; a student folder without one is still
-    listed (it is graded, and its feedback says what is missing). Student ids are kept
-    exactly (``jdoe@uni.edu`` stays ``jdoe@uni.edu``), since they are nbgrader's keys. The
-    assignment folder is graded as a folder submission, so its notebook is found the usual
-    way, together with any module of the student's own next to it.
-    """
-    if any(path.suffix in _SUFFIXES for path in folder.iterdir() if path.is_file()):
-        return None
-    found = {student.name: _assignment_of(student) for student in _visible_dirs(folder)}
-    if not any(found.values()):
-        return None
-    return sorted((name, path or folder / name) for name, path in found.items())
-
-
-def course_root_hint(folder: Path) -> str:
-    """A sentence for an nbgrader course folder given where its submissions are expected."""
-    if any((folder / marker).exists() for marker in COURSE_MARKERS) or (
-        (folder / "submitted").is_dir() and (folder / "source").is_dir()
-    ):
-        return (f"{folder} looks like an nbgrader course folder; grade its submissions with "
-                f"`autograder grade {folder / 'submitted'} --out DIR`.")
-    return ""
 
 
 # --- Export into nbgrader's gradebook ---------------------------------------------------

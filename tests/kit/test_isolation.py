@@ -531,7 +531,7 @@ def test_hostile_batch_finishes_with_a_row_each(hostile_batch: dict) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert "isolation: bubblewrap" in done.stderr
     rows = (hostile_batch["out"] / "gradebook.csv").read_text().splitlines()
-    survey = submission.survey(hostile_batch["folder"])
+    survey = submission.survey(hostile_batch["folder"], ASSIGNMENT)
     expected = {name for name, _ in survey.submissions}
     assert {row.split(",")[0] for row in rows[1:]} == expected
     for entry, reason in survey.skipped:  # every other entry is listed with its reason

@@ -19,11 +19,12 @@ import pytest
 from assignments.regularization.assignment import REFERENCE as REFERENCE_FILE
 from assignments.regularization.assignment import SAMPLES as SAMPLE_CLASS
 from assignments.regularization.assignment import STUB as STUB_FILE
-from autograder.grading import submission
+from autograder.assignment import load as load_assignment
+from autograder.grading import nbgrader_layout, submission
 from autograder.paths import PROJECT_DIR
-from autograder.platforms import nbgrader
 
 TIMEOUT_S = 600
+ASSIGNMENT = load_assignment("regularization")
 
 
 def _grade(folder: Path, out: Path) -> subprocess.CompletedProcess:
@@ -51,7 +52,7 @@ def test_nbgrader_layout_keeps_ids_and_points_at_the_assignment_folder(tmp_path:
     b = _nbgrader_student(tmp_path, "o'brien+2", {"timestamp.txt": "2026-11-26 10:00"})
     (tmp_path / "no_assignment_folder").mkdir()
     (tmp_path / ".ipynb_checkpoints").mkdir()
-    found = submission.discover(tmp_path)
+    found = submission.discover(tmp_path, ASSIGNMENT)
     expected = [("jdoe@uni.edu", a), ("no_assignment_folder", tmp_path / "no_assignment_folder"),
                 ("o'brien+2", b)]
     if found != expected:
@@ -64,9 +65,9 @@ def test_assignment_folder_found_by_nbgrader_timestamp_under_another_name(
     folder = tmp_path / "s1" / "hw4"
     folder.mkdir(parents=True)
     (folder / "timestamp.txt").write_text("2026-11-26 10:00")
-    if submission.discover(tmp_path) != [("s1", folder)]:
+    if submission.discover(tmp_path, ASSIGNMENT) != [("s1", folder)]:
         pytest.fail(f"an assignment folder with nbgrader's timestamp was not used: "
-                    f"{submission.discover(tmp_path)}")
+                    f"{submission.discover(tmp_path, ASSIGNMENT)}")
 
 
 def test_symbolic_links_in_nbgrader_layout_are_not_followed(tmp_path: Path) -> None:
@@ -74,7 +75,7 @@ def test_symbolic_links_in_nbgrader_layout_are_not_followed(tmp_path: Path) -> N
     (tmp_path / "mallory").symlink_to(tmp_path / "ann")  # another student's work
     (tmp_path / "eve").mkdir()
     (tmp_path / "eve" / "regularization").symlink_to("/etc")  # files outside the class
-    found = submission.discover(tmp_path)
+    found = submission.discover(tmp_path, ASSIGNMENT)
     if found != [("ann", ann), ("eve", tmp_path / "eve")]:
         pytest.fail(f"symbolic links were followed: {found}")
 
@@ -88,7 +89,7 @@ def test_kit_layout_is_not_taken_for_nbgrader(tmp_path: Path, layout: str) -> No
         shutil.copyfile(STUB_FILE, tmp_path / "alice.py")
         (tmp_path / "bob" / "regularization").mkdir(parents=True)
         (tmp_path / "bob" / "regularization" / "regularization.py").write_text("x = 1\n")
-    if nbgrader.discover(folder) is not None:
+    if nbgrader_layout.discover(folder, ASSIGNMENT) is not None:
         pytest.fail(f"{layout}: the kit's layout was taken for nbgrader's")
 
 

@@ -31,12 +31,15 @@ from nbgrader.utils import get_username, notebook_hash
 from nbgrader_course import fill
 
 from autograder import stubgen
+from autograder.assignment import load as load_assignment
+from autograder.grading import nbgrader_layout
 from autograder.platforms import nbgrader as adapter
 from grader_config import POINTS
 
 BIN = Path(sys.executable).parent
 COURSE_ID = "regkit"
 ASSIGNMENT = "regularization"
+REGULARIZATION = load_assignment(ASSIGNMENT)
 FAULTY_ID = "jdoe@uni.edu"
 UNTOUCHED_ID = "o'brien+2"
 L2_MISTAKE = ("grads.append((2 * lambda_ * W)", "grads.append((lambda_ * W)")
@@ -201,8 +204,8 @@ def test_grade_keeps_nbgrader_ids_and_grades_each_notebook(course: dict) -> None
 
 
 def test_autograded_folder_has_the_same_layout(course: dict) -> None:
-    submitted = adapter.discover(course["course"] / "submitted")
-    autograded = adapter.discover(course["course"] / "autograded")
+    submitted = nbgrader_layout.discover(course["course"] / "submitted", REGULARIZATION)
+    autograded = nbgrader_layout.discover(course["course"] / "autograded", REGULARIZATION)
     if [name for name, _ in submitted] != [name for name, _ in autograded]:
         pytest.fail(f"submitted {submitted} and autograded {autograded} differ")
     if any(path.name != ASSIGNMENT for _, path in autograded):
