@@ -78,6 +78,11 @@ def test_committed_files_match_generated_output(lesson: stubgen.Lesson) -> None:
         )
 
 
+def test_every_assignment_with_a_lesson_is_generated() -> None:
+    names = {lesson.folder.parent.name for lesson in stubgen.lessons()}
+    assert {"regularization", "softmax"} <= names, names
+
+
 def test_check_command_exits_zero_on_committed_files() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "autograder.stubgen", "--check"],
