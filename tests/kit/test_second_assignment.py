@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
 import re
 import shutil
 import subprocess
@@ -21,7 +22,9 @@ import sys
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
 from autograder import config as config_module
 from autograder.paths import PROJECT_DIR
@@ -178,6 +181,26 @@ def test_check_py_and_autograder_check_name_the_one_faulty_function(unzipped: Pa
     kit = _autograder("check", str(faulty))
     assert kit.returncode == standalone.returncode
     assert kit.stdout == standalone.stdout
+
+
+def test_the_released_notebook_runs_and_learns_the_digits(released: Path, tmp_path: Path) -> None:
+    """The nbgrader source (the student notebook with the solutions in place), executed as
+    Jupyter runs it: every cell runs, the checks print what they promise, and the digits
+    experiment reaches the accuracy the notebook and SPEC.md state."""
+    notebook = nbformat.read(released / "nbgrader" / "source" / "softmax" / "softmax.ipynb",
+                             as_version=4)
+    environment = {key: value for key, value in os.environ.items()
+                   if key != "NBGRADER_EXECUTION"}
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute(env=environment)
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code"
+               for output in cell.outputs]
+    assert not [output for output in outputs if output.output_type == "error"]
+    text = "".join(output.get("text", "") for output in outputs)
+    assert "loss of softmax(Z): 0.7531 (expected 0.7531)" in text, text
+    assert "the loss goes down: True" in text and "a Python float: True" in text, text
+    accuracy = float(re.search(r"test accuracy: ([0-9.]+)", text).group(1))
+    assert accuracy >= config_module.load(CONFIG).DIGITS_MIN_ACCURACY, text
 
 
 def test_an_assignment_without_a_student_release_writes_nothing(
