@@ -82,6 +82,10 @@ def _released(assignment: Assignment) -> tuple[Path, Path]:
         raise NoRelease(f"the assignment {assignment.name} has no public checks "
                         f"({assignment.self_check_folder}/public_checks.py), so its bundle "
                         "could not check anything.")
+    try:
+        stubgen.Lesson.of(assignment)
+    except stubgen.StubError as error:
+        raise NoRelease(str(error)) from None
     return stub, notebook
 
 
