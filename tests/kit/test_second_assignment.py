@@ -127,8 +127,16 @@ def unzipped(released: Path, tmp_path: Path) -> Path:
 
 
 def _check_py(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "check.py", *args], cwd=folder, capture_output=True,
-                          text=True, timeout=300, check=False)
+    """``python check.py ARGS`` in ``folder``, where importing the kit fails: the bundle
+    stands alone (numpy and the standard library)."""
+    blocker = folder.parent / "no-kit"
+    for package in ("autograder", "assignments"):
+        (blocker / package).mkdir(parents=True, exist_ok=True)
+        (blocker / package / "__init__.py").write_text(
+            "raise ImportError('the student bundle imported the grading kit')\n")
+    environment = {**os.environ, "PYTHONPATH": str(blocker)}
+    return subprocess.run([sys.executable, "check.py", *args], cwd=folder, env=environment,
+                          capture_output=True, text=True, timeout=300, check=False)
 
 
 def test_release_writes_the_softmax_bundle_without_its_solution(released: Path) -> None:
