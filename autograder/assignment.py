@@ -32,8 +32,9 @@ The engine grades whatever an assignment declares and knows nothing else about i
   ``check.py``) and the public checks' expected values, stored as ``expectations.npz``.
 
 Beside the declaration, the folder ``selfcheck/`` (optional) holds the assignment's own
-self-check modules (``public_checks.py`` and what it imports); they join the package
-:mod:`autograder.selfcheck` and ship in the student bundle (see that package).
+self-check modules (``public_checks.py`` and what it imports); with the engine's generic
+ones they make the assignment's self-check package (:meth:`Assignment.self_check`), which
+ships in the student bundle (see :mod:`autograder.selfcheck`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from autograder import selfcheck
 from autograder.paths import PROJECT_DIR
 
 ASSIGNMENTS_DIR = PROJECT_DIR / "assignments"
@@ -148,6 +150,23 @@ class Assignment:
     def release_files(self) -> tuple[Path, ...]:
         """The files the student bundle ships as they are (``RELEASE_FILES``)."""
         return tuple(Path(p) for p in getattr(self.declaration, "RELEASE_FILES", ()))
+
+    @property
+    def self_check_folder(self) -> Path:
+        """The folder of the assignment's own self-check modules."""
+        return self.folder / "selfcheck"
+
+    def self_check(self) -> ModuleType:
+        """The assignment's self-check package: its ``selfcheck/`` folder joined with the
+        engine's generic modules (:func:`autograder.selfcheck.package_for`)."""
+        if not (self.self_check_folder / "__init__.py").is_file():
+            raise AssignmentError(f"the assignment {self.name} has no self-check package "
+                                  f"({self.self_check_folder}/__init__.py).")
+        return selfcheck.package_for(f"{self.declaration.__package__}.selfcheck")
+
+    def public_checks(self) -> ModuleType:
+        """The assignment's public checks (``selfcheck/public_checks.py``)."""
+        return importlib.import_module(f"{self.self_check().__name__}.public_checks")
 
     def load_reference(self) -> ModuleType:
         """The reference solution, imported in the trusted process under a name of its

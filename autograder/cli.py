@@ -184,23 +184,17 @@ def release_command(args: argparse.Namespace) -> int:
     """Write the student bundle (and every other release output) into a folder."""
     from autograder.release import bundle  # the reference and stubgen load only here
 
-    if args.check:
-        leaks = bundle.check_for_leaks(bundle.read_bundle(Path(args.dest)))
-        for leak in leaks:
-            print(leak)
-        _log(f"{len(leaks)} leak(s) found in {args.dest}" if leaks
-             else f"no leak found in {args.dest}")
-        return 1 if leaks else 0
-    chosen, kit = config_module.load(args.config).assignment, config_module.kit_assignment()
-    if chosen.name != kit.name:  # writing the kit's bundle instead would mislead
-        raise GraderProblem(
-            f"autograder release writes the student bundle of {kit.name}, the assignment of "
-            f"the kit's own grader_config.py; {chosen.name} (from --config) has no student "
-            f"release. Its students check their work inside the kit with `autograder "
-            f"--config {args.config} check FILE`.")
+    config = config_module.load(args.config)  # the release is of its assignment
     try:
-        release = bundle.build_release(Path(args.dest))
-    except bundle.ReleaseRefused as refused:
+        if args.check:
+            leaks = bundle.check_for_leaks(bundle.read_bundle(Path(args.dest), config), config)
+            for leak in leaks:
+                print(leak)
+            _log(f"{len(leaks)} leak(s) found in {args.dest}" if leaks
+                 else f"no leak found in {args.dest}")
+            return 1 if leaks else 0
+        release = bundle.build_release(Path(args.dest), config)
+    except (bundle.ReleaseRefused, bundle.NoRelease) as refused:
         raise GraderProblem(str(refused)) from None
     for path in release.written:
         _log(f"wrote {path}")

@@ -107,6 +107,6 @@ def load(path: str | Path | None = None) -> Config:
 
 @functools.cache
 def kit_assignment() -> assignment_module.Assignment:
-    """The assignment of the kit's own ``grader_config.py``: the one ``autograder release``
-    hands out and nbgrader's course grades."""
+    """The assignment of the kit's own ``grader_config.py``: the default of a release and
+    the one nbgrader's course grades."""
     return load().assignment

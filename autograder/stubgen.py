@@ -1,10 +1,10 @@
 """Generate the student stub and notebook from the reference solution and the lesson text.
 
-The assignment of the kit's ``grader_config.py`` declares them (:mod:`autograder.assignment`):
-its ``REFERENCE`` is the single source of the code, and the ``lesson/`` folder beside its
-declaration of the text (the stub's module docstring, one hint per function, the
-notebook's cells in order; its README says how to edit them). This module turns them into
-what students get:
+Each assignment with a ``lesson/`` folder declares them (:mod:`autograder.assignment`;
+:meth:`Lesson.of` reads the declaration): its ``REFERENCE`` is the single source of the
+code, and the ``lesson/`` folder beside its declaration of the text (the stub's module
+docstring, one hint per function, the notebook's cells in order; its README says how to
+edit them). This module turns them into what students get:
 
 - ``STUB``: the reference with each region between ``# BEGIN SOLUTION`` and
   ``# END SOLUTION`` replaced by ``raise NotImplementedError`` (with the function's hint as
@@ -12,13 +12,15 @@ what students get:
 - ``NOTEBOOK``: the lesson's cells, with the stub's imports and functions in the cells
   that ask for them.
 
-Both files are committed. ``python -m autograder.stubgen`` rewrites them;
-``python -m autograder.stubgen --check`` rewrites nothing and exits 1, naming each file and
-showing a short diff, when a committed file differs from what the sources generate (the
-kit's tests run it, so the stubs cannot drift from the reference or the lesson unnoticed).
-Output is deterministic: fixed cell ids, no timestamps, no outputs, so a re-run is
-byte-identical. :func:`make_nbgrader_source` builds the nbgrader source notebook (with the
-solutions, so it is never committed; ``autograder.platforms.nbgrader`` writes it).
+Both files are committed. ``python -m autograder.stubgen`` rewrites them, for every
+assignment of the kit that has a lesson folder (``--config FILE``: for that config's
+assignment only); ``python -m autograder.stubgen --check`` rewrites nothing and exits 1,
+naming each file and showing a short diff, when a committed file differs from what the
+sources generate (the kit's tests run it, so the stubs cannot drift from the reference or
+the lesson unnoticed). Output is deterministic: fixed cell ids, no timestamps, no outputs,
+so a re-run is byte-identical. :func:`make_nbgrader_source` builds the nbgrader source
+notebook (with the solutions, so it is never committed; ``autograder.platforms.nbgrader``
+writes it).
 """
 
 from __future__ import annotations
@@ -35,25 +37,14 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import assignment as assignment_module
 from autograder import config as config_module
 from autograder.paths import PROJECT_DIR
 
 ROOT = PROJECT_DIR
-_ASSIGNMENT = config_module.load().assignment
-REFERENCE = _ASSIGNMENT.reference
-STUB = Path(_ASSIGNMENT.declaration.STUB)
-NOTEBOOK = _ASSIGNMENT.notebook
-
 BEGIN_MARK = "# BEGIN SOLUTION"
 END_MARK = "# END SOLUTION"
 DIFF_LINES = 40  # lines of diff shown per drifted file
-
-# The assignment's text lives with the assignment, not here: the lesson folder holds the
-# stub's module docstring, one hint per stubbed function and the notebook's cells.
-LESSON_DIR = _ASSIGNMENT.folder / "lesson"
-STUB_DOCSTRING = LESSON_DIR / "stub-docstring.txt"
-HINTS_DIR = LESSON_DIR / "hints"
-CELLS_DIR = LESSON_DIR / "notebook"
 
 NOTEBOOK_METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -63,6 +54,68 @@ NOTEBOOK_METADATA = {
 
 class StubError(Exception):
     """The reference cannot be turned into a stub (unbalanced markers, missing message...)."""
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """What one assignment's stub and notebook are made of, and where they are written.
+
+    The assignment's text lives with the assignment, not here: its ``lesson/`` folder holds
+    the stub's module docstring (``stub-docstring.txt``), one hint per stubbed function
+    (``hints/``) and the notebook's cells (``notebook/``).
+    """
+
+    reference: Path
+    stub: Path
+    notebook: Path
+    folder: Path
+
+    @classmethod
+    def of(cls, assignment: assignment_module.Assignment) -> Lesson:
+        """The lesson of ``assignment``; :class:`StubError` when it declares none."""
+        stub, folder = assignment.optional_path("STUB"), assignment.folder / "lesson"
+        if stub is None or assignment.notebook is None or not folder.is_dir():
+            raise StubError(f"the assignment {assignment.name} has no STUB and NOTEBOOK in "
+                            f"{assignment.folder}/assignment.py or no lesson folder {folder}, "
+                            "so there is no stub or notebook to generate.")
+        return cls(assignment.reference, stub, assignment.notebook, folder)
+
+    @property
+    def docstring_file(self) -> Path:
+        return self.folder / "stub-docstring.txt"
+
+    @property
+    def hints_dir(self) -> Path:
+        return self.folder / "hints"
+
+    @property
+    def cells_dir(self) -> Path:
+        return self.folder / "notebook"
+
+    def hints(self) -> dict[str, tuple[str, ...]]:
+        """The hint of each stubbed function (:func:`read_hints`)."""
+        return read_hints(self.hints_dir)
+
+    def cells(self) -> list[CellSource]:
+        """The notebook's cells (:func:`read_cells`)."""
+        return read_cells(self.cells_dir)
+
+    def reference_source(self) -> str:
+        return self.reference.read_text(encoding="utf-8")
+
+    def make_stub(self, reference_source: str | None = None) -> Stub:
+        """The stub of the reference (or of ``reference_source``) with this lesson's text."""
+        source = self.reference_source() if reference_source is None else reference_source
+        return make_stub(source, self.hints(), read_docstring(self.docstring_file))
+
+
+def lessons(config: str | Path | None = None) -> list[Lesson]:
+    """The lesson of ``config``'s assignment, or without one of every assignment of the kit
+    that has a lesson folder."""
+    if config is not None:
+        return [Lesson.of(config_module.load(config).assignment)]
+    folders = sorted(assignment_module.ASSIGNMENTS_DIR.glob("*/lesson"))
+    return [Lesson.of(assignment_module.load(folder.parent.name)) for folder in folders]
 
 
 @dataclass(frozen=True)
@@ -153,7 +206,7 @@ def _mark_solution_only_imports(lines: list[str], reference: ast.Module) -> list
     return result
 
 
-def read_hints(folder: Path = HINTS_DIR) -> dict[str, tuple[str, ...]]:
+def read_hints(folder: Path) -> dict[str, tuple[str, ...]]:
     """One hint per stubbed function, from ``<function>.txt`` files in ``folder``.
 
     A hint is the message of the ``NotImplementedError`` that replaces the solution (and
@@ -170,7 +223,7 @@ def read_hints(folder: Path = HINTS_DIR) -> dict[str, tuple[str, ...]]:
     return hints
 
 
-def read_docstring(path: Path = STUB_DOCSTRING) -> str:
+def read_docstring(path: Path) -> str:
     """The stub's module docstring, quoted, from the text in ``path``."""
     text = path.read_text(encoding="utf-8").rstrip() + "\n"
     if '"""' in text or "\\" in text:
@@ -178,18 +231,9 @@ def read_docstring(path: Path = STUB_DOCSTRING) -> str:
     return f'"""{text}"""'
 
 
-def make_stub(
-    reference_source: str,
-    hints: dict[str, tuple[str, ...]] | None = None,
-    docstring: str | None = None,
-) -> Stub:
-    """Turn the reference module's source into the student stub.
-
-    ``hints`` and ``docstring`` default to the lesson folder's (:func:`read_hints`,
-    :func:`read_docstring`).
-    """
-    hints = read_hints() if hints is None else hints
-    docstring = read_docstring() if docstring is None else docstring
+def make_stub(reference_source: str, hints: dict[str, tuple[str, ...]], docstring: str) -> Stub:
+    """Turn the reference module's source into the student stub, with a lesson's ``hints``
+    (:func:`read_hints`) and module ``docstring`` (:func:`read_docstring`)."""
     tree = ast.parse(reference_source)
     lines = reference_source.splitlines()
     first = tree.body[0] if tree.body else None
@@ -211,7 +255,7 @@ def make_stub(
     stale = sorted(hints.keys() - stubbed)
     if missing or stale:
         raise StubError(
-            f"hints out of date ({HINTS_DIR.relative_to(ROOT)}): no hint for {missing}, "
+            f"hints out of date (the lesson's hints folder): no hint for {missing}, "
             f"no solution region in {stale}"
         )
 
@@ -263,7 +307,7 @@ class CellSource:
     function: str = ""
 
 
-def read_cells(folder: Path = CELLS_DIR) -> list[CellSource]:
+def read_cells(folder: Path) -> list[CellSource]:
     """Read the notebook's cells from ``NN-<cell id>.md`` / ``.py`` files, in NN order.
 
     A ``.py`` file holding only ``# {{ stub imports }}`` becomes the stub's import lines;
@@ -339,7 +383,7 @@ def _guarded(text: str) -> str:
 
 def make_notebook(
     stub: Stub,
-    cells: list[CellSource] | None = None,
+    cells: list[CellSource],
     *,
     solutions: dict[str, str] | None = None,
     points: dict[str, float] | None = None,
@@ -351,7 +395,6 @@ def make_notebook(
     solution cells hold those sources and are graded with ``points``, and long-running
     cells (first line ``# long-running``) are skipped while nbgrader grades.
     """
-    cells = read_cells() if cells is None else cells
     wanted = [cell.function for cell in cells if cell.kind == "function"]
     if sorted(wanted) != sorted(stub.functions) or len(set(wanted)) != len(wanted):
         raise StubError(f"the notebook's cells ask for functions {wanted}; the stub defines "
@@ -378,7 +421,7 @@ def make_notebook(
 
 
 def nbgrader_solutions(reference_source: str,
-                       hints: dict[str, tuple[str, ...]] | None = None) -> dict[str, str]:
+                       hints: dict[str, tuple[str, ...]]) -> dict[str, str]:
     """Each stubbed function of the reference with nbgrader's solution markers.
 
     The region between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` is kept between
@@ -386,7 +429,6 @@ def nbgrader_solutions(reference_source: str,
     comment, so that ``nbgrader generate_assignment`` keeps the signature, the
     docstring and the hint, and replaces only the solution.
     """
-    hints = read_hints() if hints is None else hints
     lines = reference_source.splitlines()
     tree = ast.parse(reference_source)
     regions = _solution_regions(lines)
@@ -407,11 +449,11 @@ def nbgrader_solutions(reference_source: str,
     return solutions
 
 
-def make_nbgrader_source(reference_source: str, points: dict[str, float]) -> nbformat.NotebookNode:
+def make_nbgrader_source(lesson: Lesson, points: dict[str, float]) -> nbformat.NotebookNode:
     """The nbgrader source notebook: the student notebook with the reference's solutions
     between nbgrader's markers and each solution cell graded with its function's points."""
-    stub = make_stub(reference_source)
-    return make_notebook(stub, solutions=nbgrader_solutions(reference_source), points=points)
+    solutions = nbgrader_solutions(lesson.reference_source(), lesson.hints())
+    return make_notebook(lesson.make_stub(), lesson.cells(), solutions=solutions, points=points)
 
 
 def render_notebook(notebook: nbformat.NotebookNode) -> str:
@@ -420,10 +462,11 @@ def render_notebook(notebook: nbformat.NotebookNode) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
-def generate(reference: Path = REFERENCE) -> dict[Path, str]:
-    """Return the text of every generated file, keyed by its path."""
-    stub = make_stub(reference.read_text(encoding="utf-8"))
-    return {STUB: stub.source, NOTEBOOK: render_notebook(make_notebook(stub))}
+def generate(lesson: Lesson) -> dict[Path, str]:
+    """Return the text of every generated file of ``lesson``, keyed by its path."""
+    stub = lesson.make_stub()
+    return {lesson.stub: stub.source,
+            lesson.notebook: render_notebook(make_notebook(stub, lesson.cells()))}
 
 
 def drift(files: dict[Path, str]) -> list[str]:
@@ -466,11 +509,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="write nothing; exit 1 and show a diff if a committed file differs",
     )
+    parser.add_argument("--config", default=None,
+                        help="generate only for this grader_config.py's assignment (default: "
+                             "every assignment of the kit with a lesson folder)")
     args = parser.parse_args(argv)
+    files: dict[Path, str] = {}
     try:
-        files = generate()
-    except StubError as error:
-        print(f"stubgen: cannot generate from {REFERENCE}: {error}", file=sys.stderr)
+        for lesson in lessons(args.config):
+            try:
+                files.update(generate(lesson))
+            except StubError as error:
+                raise StubError(f"cannot generate from {lesson.reference}: {error}") from None
+    except (StubError, config_module.ConfigError) as error:
+        print(f"stubgen: {error}", file=sys.stderr)
         return 2
     if args.check:
         reports = drift(files)

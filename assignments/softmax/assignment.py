@@ -18,6 +18,11 @@ FUNCTIONS = ("softmax", "cross_entropy", "train_softmax")
 REFERENCE = HERE / "grader" / "reference.py"
 HELPERS = ()
 STUB = HERE / "softmax.py"
+NOTEBOOK = HERE / "softmax.ipynb"
+SPEC = HERE / "SPEC.md"  # the specification: contract text, public by design
+# The student bundle of ``autograder release``: the files it ships as they are (beside the
+# stub and the notebook) and the expected values of its public checks.
+RELEASE_FILES = (SPEC, HERE / "release" / "README.md", HERE / "release" / "check.py")
 HIDDEN_SUITE = HERE / "tests" / "hidden"
 PUBLIC_SUITE = HERE / "tests" / "public"
 SUBSTITUTES = HERE / "grader" / "known_good.py"
@@ -39,6 +44,13 @@ def check_config(values: dict) -> tuple[str, str] | None:
     if not 0 <= values["DIGITS_MIN_ACCURACY"] <= 1:
         return "DIGITS_MIN_ACCURACY", "must be between 0 and 1"
     return None
+
+
+def build_expectations() -> dict:
+    """The public checks' expected values, as plain data for the bundle's expectations.npz."""
+    from assignments.softmax.grader import expectations
+
+    return expectations.build()
 
 
 load_data = data.load

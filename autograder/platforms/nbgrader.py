@@ -15,8 +15,10 @@ A course that runs nbgrader uses the kit in four places:
   ``nbgrader export`` and formgrader show the totals of ``gradebook.csv``, and writes the
   feedback as HTML where ``nbgrader release_feedback`` ships it.
 
-The assignment is the one the kit's ``grader_config.py`` names: its name is nbgrader's
-assignment name, its module names the submission file, its ``NOTEBOOK`` the notebook.
+The assignment's name is nbgrader's assignment name, its module names the submission
+file, its ``NOTEBOOK`` the notebook. The source notebook is written for the assignment of
+the config given (``autograder --config ... release``); the submission layout and the
+export read the assignment of the kit's own ``grader_config.py``.
 """
 
 from __future__ import annotations
@@ -36,21 +38,22 @@ def _notebook_id() -> str:
     return config_module.kit_assignment().notebook.stem
 
 
-def write_source(dest_dir: Path, points: dict[str, float] | None = None) -> Path:
+def write_source(dest_dir: Path, points: dict[str, float] | None = None,
+                 config: config_module.Config | None = None) -> Path:
     """Write the nbgrader source assignment under ``dest_dir`` and return the notebook's path.
 
-    ``dest_dir/nbgrader/source/<assignment>/`` receives the assignment's notebook and
-    helper files; copy the ``source`` folder into the course (or make ``dest_dir/nbgrader``
-    the course) and run ``nbgrader generate_assignment <assignment>``. ``points`` per
-    function default to ``grader_config.POINTS``.
+    ``dest_dir/nbgrader/source/<assignment>/`` receives the assignment of ``config`` (by
+    default the kit's ``grader_config.py``): its notebook and helper files; copy the
+    ``source`` folder into the course (or make ``dest_dir/nbgrader`` the course) and run
+    ``nbgrader generate_assignment <assignment>``. ``points`` per function default to the
+    config's ``POINTS``.
     """
     from autograder import stubgen
 
-    if points is None:
-        points = dict(config_module.load().POINTS)
-    assignment = config_module.kit_assignment()
-    notebook = stubgen.make_nbgrader_source(assignment.reference.read_text(encoding="utf-8"),
-                                            points)
+    config = config_module.load() if config is None else config
+    points = dict(config.POINTS) if points is None else points
+    assignment = config.assignment
+    notebook = stubgen.make_nbgrader_source(stubgen.Lesson.of(assignment), points)
     folder = Path(dest_dir) / "nbgrader" / "source" / assignment.name
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / assignment.notebook.name
@@ -99,8 +102,8 @@ def _graded_cells() -> dict[str, str]:
     """Function name -> the id of the source notebook's graded cell holding it."""
     from autograder import stubgen
 
-    return {cell.function: cell.cell_id for cell in stubgen.read_cells()
-            if cell.kind == "function"}
+    lesson = stubgen.Lesson.of(config_module.kit_assignment())
+    return {cell.function: cell.cell_id for cell in lesson.cells() if cell.kind == "function"}
 
 
 def _student_results(out: Path) -> dict[str, dict]:

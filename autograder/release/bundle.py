@@ -6,8 +6,10 @@ notebook, the helper files, and the assignment's ``RELEASE_FILES`` such as its
 specification, a README and the standalone self-check ``check.py``, with the ``selfcheck``
 package and ``expectations.npz``), and, for courses that run nbgrader, the source
 assignment ``DIR/nbgrader/source/<assignment>/``. Each output is a function in
-:data:`OUTPUTS`. The assignment is the one the kit's ``grader_config.py`` names; what the
-bundle holds of it, its declaration says (:mod:`autograder.assignment`).
+:data:`OUTPUTS`. The assignment is the one the config in use names (``autograder --config
+FILE release DIR``; by default the kit's own ``grader_config.py``); what the bundle holds
+of it, its declaration says (:mod:`autograder.assignment`). Every function here takes that
+config (``None``: the kit's own).
 
 The bundle passes the leak check (:mod:`autograder.release.leakcheck`) before anything is
 written; a bundle that fails it is never written.
@@ -24,17 +26,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import config as config_module
-from autograder import stubgen
+from autograder import selfcheck, stubgen
 from autograder.assignment import Assignment
-from autograder.paths import PACKAGE_DIR
+from autograder.config import Config
 from autograder.release import leakcheck
 from autograder.selfcheck import datafile
 from autograder.selfcheck.notebook_source import code_cells, fingerprint
 
-SELFCHECK_DIR = PACKAGE_DIR / "selfcheck"
 STUDENT_DIR = "student"
 ZIP_FILE = "student.zip"
 _ZIP_TIME = (2026, 1, 1, 0, 0, 0)
+
+
+class NoRelease(ValueError):
+    """The assignment declares no student release; the message says what it lacks."""
 
 
 class ReleaseRefused(RuntimeError):
@@ -56,17 +61,31 @@ class Release:
     written: list[Path] = field(default_factory=list)
 
 
-def zip_root() -> str:
+def _config(config: Config | None) -> Config:
+    return config_module.load() if config is None else config
+
+
+def zip_root(config: Config | None = None) -> str:
     """The folder a student gets when unzipping: the assignment's module name."""
-    return config_module.kit_assignment().module
+    return _config(config).assignment.module
 
 
 def _released(assignment: Assignment) -> tuple[Path, Path]:
-    """The assignment's stub and notebook; a clear error when it declares no such files."""
+    """The assignment's stub and notebook; :class:`NoRelease` when it declares no release
+    (no stub, notebook or release files, or no self-check package)."""
     stub, notebook = assignment.optional_path("STUB"), assignment.notebook
-    if stub is None or notebook is None:
-        raise ValueError(f"the assignment {assignment.name} declares no STUB or NOTEBOOK in "
-                         f"{assignment.folder}/assignment.py, so it has no student release.")
+    if stub is None or notebook is None or not assignment.release_files:
+        raise NoRelease(f"the assignment {assignment.name} declares no STUB, NOTEBOOK or "
+                        f"RELEASE_FILES in {assignment.folder}/assignment.py, so it has no "
+                        "student release.")
+    if not (assignment.self_check_folder / "public_checks.py").is_file():
+        raise NoRelease(f"the assignment {assignment.name} has no public checks "
+                        f"({assignment.self_check_folder}/public_checks.py), so its bundle "
+                        "could not check anything.")
+    try:
+        stubgen.Lesson.of(assignment)
+    except stubgen.StubError as error:
+        raise NoRelease(str(error)) from None
     return stub, notebook
 
 
@@ -84,61 +103,61 @@ def _expectations(assignment: Assignment) -> bytes:
     return datafile.dumps({**(build() if build else {}), "release": release})
 
 
-def selfcheck_sources() -> list[Path]:
+def selfcheck_sources(config: Config | None = None) -> list[Path]:
     """The modules of the bundle's ``selfcheck`` package, by name: the engine's generic ones
-    (but its ``__init__``, which joins the assignments' modules to it in the kit) and the
-    assignment's own (``assignments/<name>/selfcheck/``, with the bundle package's
-    ``__init__``)."""
-    engine = [path for path in SELFCHECK_DIR.glob("*.py") if path.name != "__init__.py"]
-    own = (config_module.kit_assignment().folder / "selfcheck").glob("*.py")
+    and the assignment's own (``assignments/<name>/selfcheck/``, with the bundle package's
+    ``__init__``), the same package as in the kit (:func:`autograder.selfcheck.package_for`)."""
+    engine = [selfcheck.ENGINE_DIR / f"{name}.py" for name in selfcheck.generic_modules()]
+    own = _config(config).assignment.self_check_folder.glob("*.py")
     return sorted([*engine, *own], key=lambda path: path.name)
 
 
-def student_files() -> dict[str, bytes]:
+def student_files(config: Config | None = None) -> dict[str, bytes]:
     """Every file of the student bundle, keyed by its path inside the bundle."""
-    assignment = config_module.kit_assignment()
+    assignment = _config(config).assignment
     files = {path.name: path.read_bytes()
              for path in (*_released(assignment), *assignment.helpers,
                           *assignment.release_files)}
     files["expectations.npz"] = _expectations(assignment)
-    for path in selfcheck_sources():
+    for path in selfcheck_sources(config):
         files[f"selfcheck/{path.name}"] = path.read_bytes()
     return files
 
 
-def check_for_leaks(files: dict[str, bytes]) -> list[str]:
+def check_for_leaks(files: dict[str, bytes], config: Config | None = None) -> list[str]:
     """The leak check of a student bundle (see :mod:`autograder.release.leakcheck`).
 
     What counts as public comes from the kit's own files, never from the bundle checked.
     """
-    assignment = config_module.kit_assignment()
+    config = _config(config)
+    assignment = config.assignment
     _, notebook = _released(assignment)
     spec = assignment.optional_path("SPEC")
     contract = [path.read_text(encoding="utf-8")
                 for path in (*([spec] if spec else []), *assignment.helpers)]
     public_checks = [path.read_text(encoding="utf-8")
-                     for path in (*selfcheck_sources(),
+                     for path in (*selfcheck_sources(config),
                                   *sorted(assignment.public_suite.glob("*.py")))]
     public_checks.append(leakcheck.file_text(notebook.name, notebook.read_bytes()))
-    stub = stubgen.make_stub(assignment.reference.read_text(encoding="utf-8"))
+    stub = stubgen.Lesson.of(assignment).make_stub()
     stub_functions = frozenset(leakcheck.normalize(text) for text in stub.functions.values())
-    return leakcheck.scan(files, leakcheck.kit_secrets(contract, public_checks),
-                          assignment.module_file, stub_functions)
+    return leakcheck.scan(files, leakcheck.kit_secrets(contract, public_checks, config),
+                          assignment.module_file, stub_functions, assignment)
 
 
-def read_bundle(path: Path) -> dict[str, bytes]:
+def read_bundle(path: Path, config: Config | None = None) -> dict[str, bytes]:
     """The files of a student bundle, from its folder or its zip, keyed by bundle path."""
     if path.is_dir():
         return leakcheck.read_folder(path)
     with zipfile.ZipFile(path) as archive:
         names = [name for name in archive.namelist() if not name.endswith("/")]
-        prefix = f"{zip_root()}/"
+        prefix = f"{zip_root(config)}/"
         return {name.removeprefix(prefix): archive.read(name) for name in names}
 
 
-def _write_zip(path: Path, files: dict[str, bytes]) -> None:
-    """A zip of ``files`` under :func:`zip_root`; byte-identical for the same files."""
-    temporary, root = path.with_name(f".{path.name}.tmp"), zip_root()
+def _write_zip(path: Path, files: dict[str, bytes], root: str) -> None:
+    """A zip of ``files`` under the folder ``root``; byte-identical for the same files."""
+    temporary = path.with_name(f".{path.name}.tmp")
     with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(files):
             info = zipfile.ZipInfo(f"{root}/{name}", date_time=_ZIP_TIME)
@@ -148,10 +167,11 @@ def _write_zip(path: Path, files: dict[str, bytes]) -> None:
     temporary.replace(path)
 
 
-def write_student_bundle(dest: Path, files: dict[str, bytes] | None = None) -> list[Path]:
+def write_student_bundle(dest: Path, files: dict[str, bytes] | None = None,
+                         config: Config | None = None) -> list[Path]:
     """Write ``dest/student/`` and ``dest/student.zip`` after the leak check passes."""
-    files = student_files() if files is None else files
-    leaks = check_for_leaks(files)
+    files = student_files(config) if files is None else files
+    leaks = check_for_leaks(files, config)
     if leaks:
         raise ReleaseRefused(leaks)
     folder = dest / STUDENT_DIR
@@ -160,11 +180,11 @@ def write_student_bundle(dest: Path, files: dict[str, bytes] | None = None) -> l
     for name, raw in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(raw)
-    _write_zip(dest / ZIP_FILE, files)
+    _write_zip(dest / ZIP_FILE, files, zip_root(config))
     return [folder, dest / ZIP_FILE]
 
 
-def write_nbgrader_source(dest: Path) -> list[Path]:
+def write_nbgrader_source(dest: Path, config: Config | None = None) -> list[Path]:
     """Write ``dest/nbgrader/source/<assignment>/`` for a course that runs nbgrader.
 
     It holds the solution between nbgrader's markers, so it is for instructors only and
@@ -172,17 +192,24 @@ def write_nbgrader_source(dest: Path) -> list[Path]:
     """
     from autograder.platforms import nbgrader
 
-    return [nbgrader.write_source(dest).parent]
+    return [nbgrader.write_source(dest, config=_config(config)).parent]
 
 
-# The outputs of a release, written in this order; each takes DIR and returns what it wrote.
-OUTPUTS: list[Callable[[Path], list[Path]]] = [write_student_bundle, write_nbgrader_source]
+def _student_bundle(dest: Path, config: Config) -> list[Path]:
+    return write_student_bundle(dest, config=config)
 
 
-def build_release(dest: Path) -> Release:
-    """Write every output of a release into ``dest``."""
+# The outputs of a release, written in this order; each takes DIR and the config and
+# returns what it wrote.
+OUTPUTS: list[Callable[[Path, Config], list[Path]]] = [_student_bundle, write_nbgrader_source]
+
+
+def build_release(dest: Path, config: Config | None = None) -> Release:
+    """Write every output of a release of ``config``'s assignment into ``dest``."""
+    config = _config(config)
+    _released(config.assignment)  # an assignment without a student release writes nothing
     dest.mkdir(parents=True, exist_ok=True)
     release = Release(dest)
     for output in OUTPUTS:
-        release.written += output(dest)
+        release.written += output(dest, config)
     return release

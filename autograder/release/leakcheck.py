@@ -21,8 +21,9 @@ to write the bundle when it finds anything:
 - a file of a type the bundle does not ship, or data that is not plain (``.npz`` files
   are read with ``allow_pickle=False``).
 
-The reference, the hidden suite and the substitutes are those the assignment of the kit's
-``grader_config.py`` declares (:mod:`autograder.assignment`).
+The reference, the hidden suite and the substitutes are those the released assignment
+declares (:mod:`autograder.assignment`), and the hidden seed that of its config; both
+default to the kit's own ``grader_config.py``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder import config as config_module
+from autograder.assignment import Assignment
 from autograder.selfcheck.notebook_source import code_cells
 
 TEXT_SUFFIXES = (".py", ".md", ".txt")
@@ -52,17 +54,21 @@ _SEED_LABEL = re.compile(r"""seed_for\(\s*f?["']([^"']+)["']""")
 _ALWAYS_SECRET = ("seed_for(", "reference.")
 
 
-def forbidden_imports() -> frozenset[str]:
+def _assignment(assignment: Assignment | None) -> Assignment:
+    return config_module.kit_assignment() if assignment is None else assignment
+
+
+def forbidden_imports(assignment: Assignment | None = None) -> frozenset[str]:
     """The modules a bundle may not import: the kit's own, and the known-good substitutes."""
-    substitutes = config_module.kit_assignment().substitutes
+    substitutes = _assignment(assignment).substitutes
     return _KIT_MODULES | ({substitutes.stem} if substitutes else set())
 
 
-def _kit_paths() -> tuple[str, ...]:
+def _kit_paths(assignment: Assignment | None = None) -> tuple[str, ...]:
     """Parts of the kit's file paths that a bundle's strings may not name: the reference
     and the hidden suite by their last two path parts, so that a relative path to either
     (``../grader/reference.py``) is caught as well as the full one."""
-    assignment = config_module.kit_assignment()
+    assignment = _assignment(assignment)
     reference, hidden = assignment.reference, assignment.hidden_suite
     paths = [f"{reference.parent.name}/{reference.stem}", f"{hidden.parent.name}/{hidden.name}",
              "grader_config", "autograder/"]
@@ -123,16 +129,17 @@ def _meaningful(lines: list[str], public: str) -> frozenset[str]:
     return frozenset(kept)
 
 
-def kit_secrets(contract: list[str], public_checks: list[str]) -> Secrets:
-    """The kit's secrets. ``contract`` holds the texts that state the assignment (stub,
-    notebook, helpers, specification), ``public_checks`` the kit's public check sources;
-    their lines are public by design."""
+def kit_secrets(contract: list[str], public_checks: list[str],
+                config: config_module.Config | None = None) -> Secrets:
+    """The secrets of ``config``'s assignment (default: the kit's own). ``contract`` holds
+    the texts that state the assignment (stub, notebook, helpers, specification),
+    ``public_checks`` the kit's public check sources; their lines are public by design."""
     public = _flat(contract)
-    assignment = config_module.kit_assignment()
+    config = config_module.load() if config is None else config
+    assignment = config.assignment
     hidden_files = sorted(assignment.hidden_suite.glob("*.py"))
     hidden_text = [path.read_text(encoding="utf-8") for path in hidden_files]
     labels = {label for text in hidden_text for label in _SEED_LABEL.findall(text)}
-    config = config_module.load()
     seeds = {config.HIDDEN_SEED, *derived_seeds(config.HIDDEN_SEED, labels)}
     return Secrets(
         solution_lines=_meaningful(
@@ -227,14 +234,15 @@ def _is_transposed_product(node: ast.AST) -> bool:
             and any(_is_transposed(arg) for arg in node.args))
 
 
-def code_findings(source: str) -> list[str]:
-    """What in ``source`` draws a mask, runs a backward pass or imports the kit."""
+def code_findings(source: str, assignment: Assignment | None = None) -> list[str]:
+    """What in ``source`` draws a mask, runs a backward pass or imports the kit (the files
+    of ``assignment``, by default the kit's own)."""
     try:
         tree = ast.parse(source)
     except SyntaxError as error:
         return [f"line {error.lineno}: not valid Python, so it cannot be checked"]
     found = []
-    kit_paths, kit_modules = _kit_paths(), forbidden_imports()
+    kit_paths, kit_modules = _kit_paths(assignment), forbidden_imports(assignment)
     for node in ast.walk(tree):
         line = getattr(node, "lineno", 0)
         if isinstance(node, ast.Compare) and any(_is_draw(part) for part in ast.walk(node)):
@@ -276,12 +284,14 @@ def _code_units(name: str, raw: bytes, stub_functions: frozenset[str]) -> list[t
 
 
 def scan(files: dict[str, bytes], secrets: Secrets, stub: str,
-         stub_functions: frozenset[str] = frozenset()) -> list[str]:
+         stub_functions: frozenset[str] = frozenset(),
+         assignment: Assignment | None = None) -> list[str]:
     """Every leak in ``files`` (bundle path -> bytes); an empty list means none.
 
     ``stub`` is the bundle path of the stub module, whose functions are the students' own
     to fill in; ``stub_functions`` the normalized sources of those functions, which the
-    notebook's solution cells hold too.
+    notebook's solution cells hold too; ``assignment`` the one released (default: the
+    kit's own).
     """
     leaks = []
     for name, raw in sorted(files.items()):
@@ -299,7 +309,7 @@ def scan(files: dict[str, bytes], secrets: Secrets, stub: str,
         if name == stub:
             continue
         for where, source in _code_units(name, raw, stub_functions):
-            leaks += [f"{where}: {finding}" for finding in code_findings(source)]
+            leaks += [f"{where}: {finding}" for finding in code_findings(source, assignment)]
     return leaks
 
 

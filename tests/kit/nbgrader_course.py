@@ -11,6 +11,9 @@ import re
 import nbformat
 
 from autograder import stubgen
+from autograder.assignment import load
+
+LESSON = stubgen.Lesson.of(load("regularization"))  # the notebook these tests fill in
 
 # A placeholder: the stub's raise with its message, or nbgrader's YOUR CODE HERE stub.
 _PLACEHOLDER = re.compile(
@@ -22,9 +25,9 @@ _PLACEHOLDER = re.compile(
 
 def solution_bodies() -> dict[str, str]:
     """Function name -> the reference's solution lines (indented as in the function)."""
-    reference = stubgen.REFERENCE.read_text(encoding="utf-8")
+    reference = LESSON.reference.read_text(encoding="utf-8")
     bodies = {}
-    for name, source in stubgen.nbgrader_solutions(reference).items():
+    for name, source in stubgen.nbgrader_solutions(reference, LESSON.hints()).items():
         lines = source.splitlines()
         begin = next(i for i, line in enumerate(lines) if line.strip() == stubgen.NBGRADER_BEGIN)
         end = next(i for i, line in enumerate(lines) if line.strip() == stubgen.NBGRADER_END)

@@ -149,14 +149,25 @@ def test_engine_sub_packages_import_each_other_without_cycles() -> None:
 
 
 
-def test_assignment_self_check_modules_shadow_nothing() -> None:
-    """An assignment's ``selfcheck/`` modules join :mod:`autograder.selfcheck`: each name may
-    be there once, or one module would hide another (in the kit and in a bundle)."""
-    names = [path.name for path in (PACKAGE_DIR / "selfcheck").glob("*.py")]
-    names += [path.name for path in ASSIGNMENTS_DIR.glob("*/selfcheck/*.py")
-              if path.name != "__init__.py"]
-    assert "public_checks.py" in names  # the regularization assignment's checks are found
-    assert sorted(names) == sorted(set(names)), names
-    from autograder.selfcheck import public_checks
+@pytest.mark.parametrize("name", [name for name in ASSIGNMENTS
+                                  if (ASSIGNMENTS_DIR / name / "selfcheck").is_dir()])
+def test_an_assignments_self_check_package_is_its_own(name: str) -> None:
+    """An assignment's ``selfcheck/`` modules and the engine's generic ones make one package
+    per assignment: no module name is there twice (one would hide the other, in the kit and
+    in a bundle), its checks are its own whatever package was made before, and the generic
+    modules are the engine's (a check's Failure is the one the engine catches)."""
+    from autograder import selfcheck
 
-    assert Path(public_checks.__file__).parent.parent.parent == ASSIGNMENTS_DIR
+    assignment = load_assignment(name)
+    own = [path.stem for path in assignment.self_check_folder.glob("*.py")
+           if path.name != "__init__.py"]
+    assert "public_checks" in own
+    assert not set(own) & set(selfcheck.generic_modules()), own
+    for other in ASSIGNMENTS:  # made first, another assignment's package hides nothing
+        if other != name and (ASSIGNMENTS_DIR / other / "selfcheck").is_dir():
+            load_assignment(other).public_checks()
+    checks = assignment.public_checks()
+    assert Path(checks.__file__).parent == assignment.self_check_folder
+    assert (checks.MODULE, tuple(checks.FUNCTIONS)) == (assignment.module, assignment.functions)
+    package = assignment.self_check()
+    assert package.messages is selfcheck.messages and package.compare is selfcheck.compare

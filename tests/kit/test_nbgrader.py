@@ -28,7 +28,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 from nbgrader.utils import get_username, notebook_hash
-from nbgrader_course import fill
+from nbgrader_course import LESSON, fill
 
 from autograder import stubgen
 from autograder.assignment import load as load_assignment
@@ -132,8 +132,8 @@ def _gradebook_csv(out: Path) -> dict[str, dict]:
 
 def test_released_notebook_keeps_signatures_docstrings_and_hints(course: dict) -> None:
     cells = {cell.id: cell for cell in course["released"].cells}
-    hints = stubgen.read_hints()
-    stub = stubgen.make_stub(stubgen.REFERENCE.read_text(encoding="utf-8"))
+    hints = LESSON.hints()
+    stub = LESSON.make_stub()
     for function, cell_id in SOLUTION_CELLS.items():
         text = cells[cell_id].source
         header = stub.functions[function].split("raise NotImplementedError(")[0].rstrip()
@@ -149,11 +149,11 @@ def test_released_notebook_keeps_signatures_docstrings_and_hints(course: dict) -
 def test_released_notebook_holds_no_solution_line(course: dict) -> None:
     released = "\n".join(cell.source for cell in course["released"].cells
                          if cell.cell_type == "code")
-    reference = stubgen.REFERENCE.read_text(encoding="utf-8").splitlines()
+    reference = LESSON.reference.read_text(encoding="utf-8").splitlines()
     regions = stubgen._solution_regions(reference)
     solution_lines = {line.strip() for begin, end in regions
                       for line in reference[begin + 1 : end] if len(line.strip()) > 12}
-    stub = stubgen.STUB.read_text(encoding="utf-8")  # the contract's own lines are public
+    stub = LESSON.stub.read_text(encoding="utf-8")  # the contract's own lines are public
     leaked = sorted(line for line in solution_lines if line in released and line not in stub)
     if leaked or stubgen.NBGRADER_BEGIN in released:
         pytest.fail(f"solution lines reached the released notebook: {leaked[:5]}")

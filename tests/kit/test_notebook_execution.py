@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from nbgrader_course import fill
+from nbgrader_course import LESSON, fill
 
 from assignments.regularization.assignment import NN_HELPERS as HELPERS_FILE
 from autograder import stubgen
@@ -31,8 +31,8 @@ KERNEL_TIMEOUT_S = 600
 def _notebook(kind: str) -> nbformat.NotebookNode:
     """The student notebook filled in, or the nbgrader source (which holds the solutions)."""
     if kind == "student notebook":
-        return fill(nbformat.read(stubgen.NOTEBOOK, as_version=4))
-    return stubgen.make_nbgrader_source(stubgen.REFERENCE.read_text(encoding="utf-8"), POINTS)
+        return fill(nbformat.read(LESSON.notebook, as_version=4))
+    return stubgen.make_nbgrader_source(LESSON, POINTS)
 
 
 @pytest.fixture(scope="module", params=["student notebook", "nbgrader source"])

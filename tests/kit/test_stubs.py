@@ -1,7 +1,7 @@
 """The student stub and notebook stay in step with the sources they are generated from.
 
 ``autograder.stubgen`` derives ``assignments/regularization/regularization.py`` and
-``regularization.ipynb`` from ``reference/regularization.py`` and the lesson text in
+``regularization.ipynb`` from ``assignments/regularization/grader/reference.py`` and the lesson text in
 ``assignments/regularization/lesson/``. These tests fail when a committed file drifts
 from that output, when the stub's functions stop matching the reference's signatures,
 or when the notebook loses its nbgrader metadata.
@@ -26,6 +26,9 @@ if str(ROOT) not in sys.path:  # plain `pytest` does not put the repository root
     sys.path.insert(0, str(ROOT))
 
 from autograder import stubgen  # noqa: E402
+from autograder.assignment import load as load_assignment  # noqa: E402
+
+LESSON = stubgen.Lesson.of(load_assignment("regularization"))
 
 ASSIGNMENT = ROOT / "assignments" / "regularization"
 CONTRACT_FUNCTIONS = ["l2_regularization", "dropout", "train_mlp"]
@@ -44,17 +47,17 @@ def _load(path: Path, name: str) -> ModuleType:
 
 @pytest.fixture(scope="module")
 def reference() -> ModuleType:
-    return _load(stubgen.REFERENCE, "regularization_reference_for_stub_tests")
+    return _load(LESSON.reference, "regularization_reference_for_stub_tests")
 
 
 @pytest.fixture(scope="module")
 def stub() -> ModuleType:
-    return _load(stubgen.STUB, "regularization_stub_for_stub_tests")
+    return _load(LESSON.stub, "regularization_stub_for_stub_tests")
 
 
 @pytest.fixture(scope="module")
 def notebook() -> nbformat.NotebookNode:
-    return nbformat.read(stubgen.NOTEBOOK, as_version=4)
+    return nbformat.read(LESSON.notebook, as_version=4)
 
 
 def _code_cells(notebook: nbformat.NotebookNode) -> dict[str, str]:
@@ -64,13 +67,20 @@ def _code_cells(notebook: nbformat.NotebookNode) -> dict[str, str]:
 # --- (a) drift guard ---------------------------------------------------------------
 
 
-def test_committed_files_match_generated_output() -> None:
-    reports = stubgen.drift(stubgen.generate())
+@pytest.mark.parametrize("lesson", stubgen.lessons(), ids=lambda lesson: lesson.folder.parent.name)
+def test_committed_files_match_generated_output(lesson: stubgen.Lesson) -> None:
+    """Every assignment with a lesson folder: its committed stub and notebook."""
+    reports = stubgen.drift(stubgen.generate(lesson))
     if reports:
         pytest.fail(
-            "generated files drifted from reference/regularization.py; run "
+            f"generated files drifted from {lesson.reference.name}; run "
             "`python -m autograder.stubgen` and commit the result:\n" + "\n".join(reports)
         )
+
+
+def test_every_assignment_with_a_lesson_is_generated() -> None:
+    names = {lesson.folder.parent.name for lesson in stubgen.lessons()}
+    assert {"regularization", "softmax"} <= names, names
 
 
 def test_check_command_exits_zero_on_committed_files() -> None:
@@ -86,16 +96,16 @@ def test_check_command_exits_zero_on_committed_files() -> None:
 
 
 def test_check_reports_a_drifted_file(tmp_path: Path) -> None:
-    files = stubgen.generate()
+    files = stubgen.generate(LESSON)
     edited = tmp_path / "regularization.py"
-    edited.write_text(files[stubgen.STUB].replace("raise NotImplementedError", "return None"))
-    reports = stubgen.drift({edited: files[stubgen.STUB]})
+    edited.write_text(files[LESSON.stub].replace("raise NotImplementedError", "return None"))
+    reports = stubgen.drift({edited: files[LESSON.stub]})
     if len(reports) != 1 or "-    return None" not in reports[0]:
         pytest.fail(f"expected one report with a diff, got {reports!r}")
 
 
 def test_generation_is_deterministic() -> None:
-    if stubgen.generate() != stubgen.generate():
+    if stubgen.generate(LESSON) != stubgen.generate(LESSON):
         pytest.fail("two runs of the generator gave different files")
 
 
@@ -111,14 +121,14 @@ def test_generation_is_deterministic() -> None:
 )
 def test_malformed_reference_is_rejected(source: str, complaint: str) -> None:
     with pytest.raises(stubgen.StubError, match=complaint):
-        stubgen.make_stub(source)
+        LESSON.make_stub(source)
 
 
 # --- (b), (c) the stub module ----------------------------------------------------------
 
 
 def test_stub_defines_exactly_the_contract_functions() -> None:
-    tree = ast.parse(stubgen.STUB.read_text(encoding="utf-8"))
+    tree = ast.parse(LESSON.stub.read_text(encoding="utf-8"))
     defined = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
     if defined != CONTRACT_FUNCTIONS:
         pytest.fail(f"stub defines {defined}, expected {CONTRACT_FUNCTIONS}")
@@ -150,7 +160,7 @@ def test_stub_function_raises_not_implemented(name: str, stub: ModuleType) -> No
 
 
 def test_stub_has_student_docstring_and_no_solution_markers() -> None:
-    text = stubgen.STUB.read_text(encoding="utf-8")
+    text = LESSON.stub.read_text(encoding="utf-8")
     for leftover in (stubgen.BEGIN_MARK, stubgen.END_MARK, "Reference solution"):
         if leftover in text:
             pytest.fail(f"the stub still contains {leftover!r}")
@@ -165,7 +175,7 @@ def test_stub_has_student_docstring_and_no_solution_markers() -> None:
 
 
 def test_notebook_function_cells_equal_stub_functions(notebook: nbformat.NotebookNode) -> None:
-    text = stubgen.STUB.read_text(encoding="utf-8")
+    text = LESSON.stub.read_text(encoding="utf-8")
     committed = {
         node.name: ast.get_source_segment(text, node)
         for node in ast.parse(text).body
@@ -183,7 +193,7 @@ def test_notebook_functions_with_reference_bodies_behave_like_reference(
     notebook: nbformat.NotebookNode, reference: ModuleType
 ) -> None:
     """Swap each stub body back for the reference's solution and compare results."""
-    reference_source = stubgen.REFERENCE.read_text(encoding="utf-8")
+    reference_source = LESSON.reference.read_text(encoding="utf-8")
     bodies = {
         node.name: node.body
         for node in ast.parse(reference_source).body
@@ -286,12 +296,12 @@ def _copy_lesson(tmp_path: Path) -> Path:
     import shutil
 
     folder = tmp_path / "notebook"
-    shutil.copytree(stubgen.CELLS_DIR, folder)
+    shutil.copytree(LESSON.cells_dir, folder)
     return folder
 
 
 def test_notebook_cells_come_from_the_lesson_folder(notebook: nbformat.NotebookNode) -> None:
-    cells = stubgen.read_cells()
+    cells = LESSON.cells()
     if [cell.id for cell in notebook.cells] != [cell.cell_id for cell in cells]:
         pytest.fail("the notebook's cells are not the lesson folder's, in order")
     for built, source in zip(notebook.cells, cells, strict=True):
@@ -303,9 +313,9 @@ def test_editing_a_lesson_file_is_drift(tmp_path: Path) -> None:
     folder = _copy_lesson(tmp_path)
     intro = next(folder.glob("*-intro.md"))
     intro.write_text(intro.read_text(encoding="utf-8") + "\nOne more sentence.\n")
-    stub_ = stubgen.make_stub(stubgen.REFERENCE.read_text(encoding="utf-8"))
+    stub_ = LESSON.make_stub()
     edited = stubgen.render_notebook(stubgen.make_notebook(stub_, stubgen.read_cells(folder)))
-    reports = stubgen.drift({stubgen.NOTEBOOK: edited})
+    reports = stubgen.drift({LESSON.notebook: edited})
     if len(reports) != 1 or '+    "One more sentence."' not in reports[0]:
         pytest.fail(f"an edited lesson cell was not reported as drift: {reports!r}")
 
@@ -314,10 +324,10 @@ def test_editing_a_hint_changes_the_stub(tmp_path: Path) -> None:
     import shutil
 
     hints = tmp_path / "hints"
-    shutil.copytree(stubgen.HINTS_DIR, hints)
+    shutil.copytree(LESSON.hints_dir, hints)
     (hints / "dropout.txt").write_text("dropout: return (out, mask) as the docstring says.\n")
-    source = stubgen.make_stub(stubgen.REFERENCE.read_text(encoding="utf-8"),
-                               hints=stubgen.read_hints(hints)).source
+    source = stubgen.make_stub(LESSON.reference_source(), stubgen.read_hints(hints),
+                               stubgen.read_docstring(LESSON.docstring_file)).source
     if '"dropout: return (out, mask) as the docstring says."' not in source:
         pytest.fail("the stub does not carry the edited hint")
 
@@ -335,7 +345,7 @@ def test_malformed_lesson_folder_is_rejected(
 ) -> None:
     folder = _copy_lesson(tmp_path)
     (folder / name).write_text(text)
-    stub_ = stubgen.make_stub(stubgen.REFERENCE.read_text(encoding="utf-8"))
+    stub_ = LESSON.make_stub()
     with pytest.raises(stubgen.StubError, match=complaint):
         stubgen.make_notebook(stub_, stubgen.read_cells(folder))
 
@@ -349,7 +359,7 @@ def test_nbgrader_source_marks_solutions_and_grades_solution_cells(
     from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 
     points = {"l2_regularization": 25, "dropout": 30, "train_mlp": 45}
-    source = stubgen.make_nbgrader_source(stubgen.REFERENCE.read_text(encoding="utf-8"), points)
+    source = stubgen.make_nbgrader_source(LESSON, points)
     MetadataValidatorV3().validate_nb(source)
     student = {cell.id: cell for cell in notebook.cells}
     functions = {"l2-regularization": "l2_regularization", "dropout": "dropout",

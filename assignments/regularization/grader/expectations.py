@@ -18,8 +18,9 @@ import numpy as np
 
 from assignments.regularization.assignment import HELPERS, REFERENCE
 from assignments.regularization.grader import diagnose
-from autograder.assignment import load_reference
-from autograder.selfcheck import public_checks as pc
+from autograder.assignment import load, load_reference
+
+pc = load("regularization").public_checks()
 
 
 def _state(rng: np.random.Generator) -> str:
@@ -84,7 +85,7 @@ def _training(settings: dict) -> dict:
 
 @functools.cache
 def build() -> dict:
-    """Every expectation of :mod:`autograder.selfcheck.public_checks`, as plain data."""
+    """Every expectation of the public checks (:data:`pc`), as plain data."""
     rate = pc.DROPOUT_CASES["rate"]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         # Some mistakes leave an epoch without batches (the mean of nothing is NaN).

@@ -20,19 +20,21 @@ def _same(actual: object, expected: np.ndarray) -> bool:
         return False
 
 
-def softmax_cause(Z: np.ndarray, P: object) -> str:
-    """Why ``P`` is not the softmax of ``Z``, when it is a known mistake, else ""."""
+def softmax_variants(Z: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    """The usual wrong softmaxes of ``Z``, each with the sentence that names it."""
     with np.errstate(all="ignore"):
         columns = np.exp(Z - Z.max(axis=0, keepdims=True))
         columns = columns / columns.sum(axis=0, keepdims=True)
         total = np.exp(Z) / np.exp(Z).sum()
-    if _same(P, columns):
-        return ("each column sums to 1: the softmax is taken over axis 0; it must be taken "
-                "over each row (axis=1, keepdims=True).")
-    if _same(P, total):
-        return ("the whole matrix sums to 1: normalise each row by its own sum "
-                "(axis=1, keepdims=True).")
-    return ""
+    return [(columns, "each column sums to 1: the softmax is taken over axis 0; it must be "
+                      "taken over each row (axis=1, keepdims=True)."),
+            (total, "the whole matrix sums to 1: normalise each row by its own sum "
+                    "(axis=1, keepdims=True).")]
+
+
+def softmax_cause(Z: np.ndarray, P: object) -> str:
+    """Why ``P`` is not the softmax of ``Z``, when it is a known mistake, else ""."""
+    return next((sentence for value, sentence in softmax_variants(Z) if _same(P, value)), "")
 
 
 def overflow_cause(P: object) -> str:
@@ -44,21 +46,26 @@ def overflow_cause(P: object) -> str:
     return ""
 
 
+def cross_entropy_variants(P: np.ndarray, Y: np.ndarray) -> list[tuple[float, str]]:
+    """The usual wrong cross-entropies of ``P`` against ``Y``, each with its sentence."""
+    total = float(-np.sum(Y * np.log(P)))
+    return [(total, "the loss is summed over the rows; it is their mean (divide by the rows)."),
+            (total / P.size, "the loss is divided by every entry of P; divide by the number of "
+                             "rows only."),
+            (-total / P.shape[0], "the sign is flipped: the loss is -sum(Y * log(P)) / n, a "
+                                  "positive number.")]
+
+
 def cross_entropy_cause(P: np.ndarray, Y: np.ndarray, value: object) -> str:
     """Why ``value`` is not the mean cross-entropy, when it is a known mistake, else ""."""
-    total = -np.sum(Y * np.log(P))
-    if _same(value, np.array(total)):
-        return "the loss is summed over the rows; it is their mean (divide by the rows)."
-    if _same(value, np.array(total / P.size)):
-        return "the loss is divided by every entry of P; divide by the number of rows only."
-    if _same(value, np.array(-total / P.shape[0])):
-        return "the sign is flipped: the loss is -sum(Y * log(P)) / n, a positive number."
-    return ""
+    return next((sentence for wrong, sentence in cross_entropy_variants(P, Y)
+                 if _same(value, np.array(wrong))), "")
 
 
-def train_cause(X: np.ndarray, Y: np.ndarray, settings: dict, params: object) -> str:
-    """Which known training mistake gives ``params``, when one does, else ""."""
+def train_variants(X: np.ndarray, Y: np.ndarray, settings: dict) -> list[tuple[np.ndarray, str]]:
+    """The weights W of the usual wrong training loops, each with the sentence naming it."""
     lr, epochs = settings["lr"], settings["epochs"]
+    variants = []
     for mistake, sentence in (
             (1.0 / X.shape[0], "the gradient (P - Y) is not divided by the number of rows."),
             (-1.0, "the step goes up the gradient: subtract lr times the gradient.")):
@@ -69,6 +76,13 @@ def train_cause(X: np.ndarray, Y: np.ndarray, settings: dict, params: object) ->
                 dZ = (reference.softmax(X @ W + b) - Y) / X.shape[0] / mistake
                 W = W - lr * (X.T @ dZ)
                 b = b - lr * dZ.sum(axis=0, keepdims=True)
-        if isinstance(params, dict) and _same(params.get("W"), W):
-            return sentence
-    return ""
+        variants.append((W, sentence))
+    return variants
+
+
+def train_cause(X: np.ndarray, Y: np.ndarray, settings: dict, params: object) -> str:
+    """Which known training mistake gives ``params``, when one does, else ""."""
+    if not isinstance(params, dict):
+        return ""
+    return next((sentence for W, sentence in train_variants(X, Y, settings)
+                 if _same(params.get("W"), W)), "")

@@ -1,6 +1,6 @@
 """Public tests of the regularization assignment: run them as often as you like.
 
-Each test runs one check of :mod:`autograder.selfcheck.public_checks`, which tries one rule
+Each test runs one check of the assignment's ``selfcheck/public_checks.py``, which tries one rule
 of the assignment on small, public inputs and, when it fails, says what was expected, what
 the code did and, when it can tell, the likely cause. The student bundle's ``check.py``
 runs the same checks, so both say the same thing. The tests are made from the checks'
@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.selfcheck.public_checks import CHECKS, Check
+from autograder.assignment import load
+
+_PUBLIC_CHECKS = load("regularization").public_checks()
+CHECKS, Check = _PUBLIC_CHECKS.CHECKS, _PUBLIC_CHECKS.Check
 
 
 def _test_for(check: Check):

@@ -1,0 +1,1 @@
+# {{ stub function cross_entropy }}

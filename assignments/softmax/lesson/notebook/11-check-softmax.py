@@ -1,0 +1,5 @@
+Z = np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]])
+P = softmax(Z)
+print("softmax(Z):\n", np.round(P, 4), "\n(expected [0.09 0.2447 0.6652] and three 1/3)")
+print("row sums:", P.sum(axis=1), "(expected [1. 1.])")
+print("near 1000:", np.round(softmax(Z + 1000.0)[0], 4), "(expected the first row, no nan)")

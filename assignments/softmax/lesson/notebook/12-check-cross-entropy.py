@@ -1,0 +1,5 @@
+Y = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+loss = cross_entropy(np.full((2, 3), 1 / 3), Y)
+print("loss of a uniform guess:", loss, "(expected log(3) = 1.0986...)")
+print("a Python float:", isinstance(loss, float))
+print("loss of softmax(Z):", round(cross_entropy(softmax(Z), Y), 4), "(expected 0.7531)")
