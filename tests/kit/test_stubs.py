@@ -1,8 +1,8 @@
 """The student stub and notebook stay in step with the sources they are generated from.
 
 ``autograder.stubgen`` derives ``assignments/regularization/regularization.py`` and
-``regularization.ipynb`` from ``assignments/regularization/grader/reference.py`` and the lesson text in
-``assignments/regularization/lesson/``. These tests fail when a committed file drifts
+``regularization.ipynb`` from ``assignments/regularization/grader/reference.py`` and the
+lesson text in ``assignments/regularization/lesson/``. These tests fail when a committed file drifts
 from that output, when the stub's functions stop matching the reference's signatures,
 or when the notebook loses its nbgrader metadata.
 """

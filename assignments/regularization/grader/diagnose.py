@@ -15,6 +15,7 @@ module, which the suites use for the expected values themselves.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +23,12 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from autograder.assignment import load
 from autograder.grading.checks import close
 from autograder.sandbox.errors import Failure
+
+# The public checks' explanations: where both explain the same thing, in the same words.
+_explain = importlib.import_module(f"{load('regularization').self_check().__name__}.explain")
 
 # Probability that a correct submission fails a statistical check by bad luck.
 FALSE_FAILURE_PROBABILITY = 1e-9
@@ -91,9 +96,7 @@ def _generator(state: dict) -> np.random.Generator:
 
 # --- dropout -------------------------------------------------------------------------
 
-_SCALE = "Inverted dropout divides the kept units by p, so that the expected activation is "\
-         "the same in training and at test time."
-_KEEP = "p is the probability of KEEPING a unit: a unit is kept where rng.random(A.shape) < p."
+_SCALE, _KEEP = _explain.SCALE_RULE, _explain.KEEP_RULE
 
 
 def _dropout_variants(shape: tuple[int, ...], p: float,
@@ -164,30 +167,9 @@ def dropout_cause(
 
 
 def _dropout_statistics_cause(mask: np.ndarray, p: float) -> str:
-    """Explain a mask drawn from another random source by its values and keep rate."""
-    nonzero = mask[mask != 0]
-    if nonzero.size == 0:
-        return f"your mask drops every unit. {_KEEP}"
-    value = float(np.median(nonzero))
-    values_ok = bool(np.allclose(nonzero, 1 / p, rtol=1e-6))
-    low, high = keep_rate_band(mask.size, p)
-    rate_ok = low <= nonzero.size <= high
-    if values_ok and rate_ok:
-        return ("your mask has the right values and keeps about the right share of units, but "
-                "it is not the mask the assignment's draw gives. Draw it with exactly one call "
-                "rng.random(A.shape) < p on the generator passed in (not np.random.*, not a new "
-                "default_rng(), not rng.binomial or rng.choice), so that results can be checked.")
-    if not values_ok:
-        if np.isclose(value, 1.0):
-            return f"your mask holds 0 and 1: the kept units are not scaled by 1/p. {_SCALE}"
-        if np.isclose(value, p):
-            return f"your code multiplies the kept units by p instead of dividing by p. {_SCALE}"
-        if p < 1 and np.isclose(value, 1 / (1 - p)):
-            return f"your code scales the kept units by 1/(1-p) instead of 1/p. {_SCALE}"
-        return f"the non-zero entries of the mask should all equal 1/p = {1 / p:.6g}."
-    share = nonzero.size / mask.size
-    return (f"your mask keeps {share:.1%} of the units, but with keep probability p = {p:g} it "
-            f"should keep about {p:.0%} of them. {_KEEP}")
+    """Explain a mask drawn from another random source by its values and keep rate, in the
+    public checks' words."""
+    return _explain.mask_statistics(mask, p, keep_rate_band(mask.size, p))
 
 
 # --- l2_regularization -----------------------------------------------------------------

@@ -53,11 +53,13 @@ def dropout_mask(entry: dict, mask: np.ndarray, state_after: dict | None = None)
         return ("your dropout did not draw any random number from the generator passed as "
                 "rng (is it using np.random.* or a new np.random.default_rng() instead?). "
                 f"{KEEP_RULE}")
-    return _statistics(mask, float(entry["p"]), entry["keep_band"])
+    return mask_statistics(mask, float(entry["p"]), entry["keep_band"])
 
 
-def _statistics(mask: np.ndarray, p: float, band: list[int]) -> str:
-    """Explain a mask drawn from another random source by its values and keep rate."""
+def mask_statistics(mask: np.ndarray, p: float, band: list[int] | tuple[int, int]) -> str:
+    """Explain a mask drawn from another random source by its values and its count of kept
+    units against ``band`` (the counts a correct dropout may give). The hidden suite's
+    explanations use it too, so both say the same about the same mask."""
     nonzero = mask[mask != 0]
     if nonzero.size == 0:
         return f"your mask drops every unit. {KEEP_RULE}"
