@@ -358,38 +358,38 @@ def _mask_messages(document: dict) -> None:
     extra["error"] = "<message>" if extra.get("error") else ""
 
 
-def _unseeded(files: dict[str, str], folder: str) -> dict[str, str]:
-    """``files`` with every masked value of unseeded students' messages written ``#``,
-    whatever its sign and form (an unseeded draw gives ``-1.25`` once and ``0`` the next)."""
-    students = {s for s, spec in EXPECTATIONS[folder].items()
-                if isinstance(spec, dict) and spec.get("unseeded")}
-    masked = dict(files)
-    for student in students & {name.split("/")[0] for name in files}:
-        name = f"{student}/results.json"
-        document = json.loads(masked[name])
-        for test in document["tests"]:
-            test["output"] = _VALUE.sub("#", test["output"])
-        masked[name] = json.dumps(document, indent=2, sort_keys=True) + "\n"
-    return masked
+def _students_marked(folder: str, mark: str) -> set[str]:
+    return {student for student, spec in EXPECTATIONS[folder].items()
+            if isinstance(spec, dict) and spec.get(mark)}
 
 
-def _load_dependent(files: dict[str, str], folder: str) -> dict[str, str]:
-    """``files`` with the messages of load-dependent students masked, in their results
-    documents and in the gradebook's error column (for the stored copies as for a run)."""
-    students = {s for s, spec in EXPECTATIONS[folder].items()
-                if isinstance(spec, dict) and spec.get("load_dependent")}
+def _masked(files: dict[str, str], folder: str) -> dict[str, str]:
+    """``files`` (stored copies or a run's) with what varies from run to run masked the
+    same way on both sides, each document parsed once:
+
+    - unseeded students: every masked value of their messages written ``#``, whatever its
+      sign and form (an unseeded draw gives ``-1.25`` once and ``0`` the next);
+    - load-dependent students: their messages, in their results documents and in the
+      gradebook's error column, written ``<message>``.
+    """
+    unseeded = _students_marked(folder, "unseeded")
+    load_dependent = _students_marked(folder, "load_dependent")
     masked = dict(files)
-    for student in students & {name.split("/")[0] for name in files}:
+    for student in (unseeded | load_dependent) & {name.split("/")[0] for name in files}:
         name = f"{student}/results.json"
         document = json.loads(masked[name])
-        _mask_messages(document)
+        if student in unseeded:
+            for test in document["tests"]:
+                test["output"] = _VALUE.sub("#", test["output"])
+        if student in load_dependent:
+            _mask_messages(document)
         masked[name] = json.dumps(document, indent=2, sort_keys=True) + "\n"
     if "gradebook.csv" in masked:
         rows = list(csv.reader(io.StringIO(masked["gradebook.csv"])))
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerows(
-            [*row[:-1], "<message>" if row[-1] else ""] if n and row[0] in students else row
-            for n, row in enumerate(rows))
+            [*row[:-1], "<message>" if row[-1] else ""] if n and row[0] in load_dependent
+            else row for n, row in enumerate(rows))
         masked["gradebook.csv"] = buffer.getvalue()
     return masked
 
@@ -436,8 +436,7 @@ def test_grades_match_the_stored_copies(graded: Callable[[str], Graded], folder:
     # expectations are left out there too (needs_free_memory_gib).
     left_out = _left_out(folder)
     stored, produced = _without(stored, left_out), _without(produced, left_out)
-    stored, produced = _load_dependent(stored, folder), _load_dependent(produced, folder)
-    stored, produced = _unseeded(stored, folder), _unseeded(produced, folder)
+    stored, produced = _masked(stored, folder), _masked(produced, folder)
     problems = [f"{name}: missing from the run" for name in sorted(set(stored) - set(produced))]
     problems += [f"{name}: not in the stored copies"
                  for name in sorted(set(produced) - set(stored))]
