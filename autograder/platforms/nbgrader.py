@@ -16,9 +16,9 @@ A course that runs nbgrader uses the kit in four places:
   feedback as HTML where ``nbgrader release_feedback`` ships it.
 
 The assignment's name is nbgrader's assignment name, its module names the submission
-file, its ``NOTEBOOK`` the notebook. The source notebook is written for the assignment of
-the config given (``autograder --config ... release``); the submission layout and the
-export read the assignment of the kit's own ``grader_config.py``.
+file, its ``NOTEBOOK`` the notebook. Every command works on the assignment of the config
+in use (``autograder --config ... release|grade|nbgrader-export``; the kit's own
+``grader_config.py`` by default).
 """
 
 from __future__ import annotations
@@ -30,12 +30,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import config as config_module
+from autograder.assignment import Assignment
 from autograder.reports import documents as reports
 
 
-def _notebook_id() -> str:
-    """The notebook's name in nbgrader's gradebook (its file name without ``.ipynb``)."""
-    return config_module.kit_assignment().notebook.stem
+@dataclass(frozen=True)
+class _Target:
+    """Where in nbgrader's gradebook the kit's grades go: the nbgrader assignment's name,
+    its notebook's name (the file name without ``.ipynb``) and, per graded function, the id
+    of the source notebook's cell holding it."""
+
+    assignment: str
+    notebook: str
+    cells: dict[str, str]
 
 
 def write_source(dest_dir: Path, points: dict[str, float] | None = None,
@@ -72,8 +79,9 @@ class NbgraderExportError(RuntimeError):
 
 @dataclass
 class ExportSummary:
-    """What :func:`export` wrote."""
+    """What :func:`export` wrote, into which nbgrader assignment."""
 
+    assignment: str = ""
     students: list[str] = field(default_factory=list)
     feedback: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -98,12 +106,14 @@ def _course_directory(course: Path):
     return coursedir
 
 
-def _graded_cells() -> dict[str, str]:
-    """Function name -> the id of the source notebook's graded cell holding it."""
+def _target(assignment: Assignment, name: str | None) -> _Target:
+    """The gradebook target of ``assignment``, under the nbgrader name ``name`` (default:
+    the assignment's own name)."""
     from autograder import stubgen
 
-    lesson = stubgen.Lesson.of(config_module.kit_assignment())
-    return {cell.function: cell.cell_id for cell in lesson.cells() if cell.kind == "function"}
+    lesson = stubgen.Lesson.of(assignment)
+    cells = {cell.function: cell.cell_id for cell in lesson.cells() if cell.kind == "function"}
+    return _Target(name or assignment.name, assignment.notebook.stem, cells)
 
 
 def _student_results(out: Path) -> dict[str, dict]:
@@ -129,14 +139,13 @@ def _comment(function: str, document: dict) -> str:
     return "\n".join(lines)
 
 
-def _write_scores(gradebook, assignment: str, student: str, document: dict,
-                  cells: dict[str, str]) -> None:
+def _write_scores(gradebook, target: _Target, student: str, document: dict) -> None:
     """Set the manual score and comment of each graded cell from the kit's results."""
     gradebook.update_or_create_student(student)
-    gradebook.update_or_create_submission(assignment, student)
+    gradebook.update_or_create_submission(target.assignment, student)
     per_function = document["extra_data"]["per_function"]
-    for function, cell in cells.items():
-        grade = gradebook.find_grade(cell, _notebook_id(), assignment, student)
+    for function, cell in target.cells.items():
+        grade = gradebook.find_grade(cell, target.notebook, target.assignment, student)
         earned = float(per_function[function])
         if earned > grade.max_score + 1e-9:
             raise NbgraderExportError(
@@ -146,23 +155,24 @@ def _write_scores(gradebook, assignment: str, student: str, document: dict,
                 "`nbgrader generate_assignment --force`, or restore the points.")
         grade.manual_score = earned
         grade.needs_manual_grade = False
-        comment = gradebook.find_comment(cell, _notebook_id(), assignment, student)
+        comment = gradebook.find_comment(cell, target.notebook, target.assignment, student)
         comment.manual_comment = _comment(function, document)
     gradebook.db.commit()
 
 
-def _check_assignment(gradebook, assignment: str, cells: dict[str, str]) -> None:
+def _check_assignment(gradebook, target: _Target) -> None:
     from nbgrader.api import MissingEntry
 
+    assignment = target.assignment
     try:
-        notebook = gradebook.find_notebook(_notebook_id(), assignment)
+        notebook = gradebook.find_notebook(target.notebook, assignment)
     except MissingEntry:
         raise NbgraderExportError(
-            f"nbgrader's gradebook has no notebook {_notebook_id()!r} in assignment "
+            f"nbgrader's gradebook has no notebook {target.notebook!r} in assignment "
             f"{assignment!r}; run `nbgrader generate_assignment {assignment}` on the kit's "
             "source notebook first.") from None
     present = {cell.name for cell in notebook.grade_cells}
-    missing = sorted(set(cells.values()) - present)
+    missing = sorted(set(target.cells.values()) - present)
     if missing:
         raise NbgraderExportError(
             f"assignment {assignment!r} has no graded cell(s) {missing}; it was not generated "
@@ -202,7 +212,7 @@ code {{ background: #f4f4f4; }}
 """
 
 
-def _write_feedback(coursedir, out: Path, assignment: str, student: str,
+def _write_feedback(coursedir, out: Path, target: _Target, student: str,
                     summary: ExportSummary) -> None:
     """Write the student's feedback where ``nbgrader release_feedback`` looks for it.
 
@@ -210,10 +220,11 @@ def _write_feedback(coursedir, out: Path, assignment: str, student: str,
     with the submission's ``timestamp.txt`` and ``submission_secret.txt``, which are copied
     from the autograded (else submitted) folder as ``nbgrader generate_feedback`` does.
     """
+    assignment = target.assignment
     dest = Path(coursedir.format_path(coursedir.feedback_directory, student, assignment))
     dest.mkdir(parents=True, exist_ok=True)
     markdown_text = (out / student / reports.FEEDBACK_FILE).read_text(encoding="utf-8")
-    page = dest / f"{_notebook_id()}.html"
+    page = dest / f"{target.notebook}.html"
     reports.write_atomically(page, feedback_html(markdown_text, student))
     summary.feedback.append(page)
     sources = [Path(coursedir.format_path(directory, student, assignment))
@@ -234,18 +245,20 @@ def _safe_student(student: str) -> None:
         raise NbgraderExportError(f"{student!r} cannot be an nbgrader student id")
 
 
-def export(out: Path, course: Path, assignment: str | None = None) -> ExportSummary:
+def export(out: Path, course: Path, assignment: str | None = None,
+           config_path: str | None = None) -> ExportSummary:
     """Write the kit's grades in ``out`` into the nbgrader course at ``course``.
 
     For every student graded into ``out`` (by ``autograder grade``), each function's
     points become the score of its graded cell in nbgrader's gradebook (its "manual"
     score, with a comment naming the failed tests; needs-grading is cleared), and the
     feedback becomes ``COURSE/feedback/<student>/<assignment>/<notebook>.html``. The
-    nbgrader assignment is ``assignment``, by default the kit's assignment's name.
+    nbgrader assignment is ``assignment``, by default the name of the assignment of the
+    config at ``config_path`` (the kit's ``grader_config.py`` when None).
     Students are added to the gradebook when missing, as ``nbgrader autograde`` does.
     """
     out, course = Path(out), Path(course)
-    assignment = assignment or config_module.kit_assignment().name
+    target = _target(config_module.load(config_path).assignment, assignment)
     if not (out / reports.GRADEBOOK_FILE).is_file():
         raise NbgraderExportError(f"{out} has no {reports.GRADEBOOK_FILE}; run `autograder "
                                   f"grade {course / 'submitted'} --out {out}` first.")
@@ -259,14 +272,13 @@ def export(out: Path, course: Path, assignment: str | None = None) -> ExportSumm
     results = _student_results(out)
     if not results:
         raise NbgraderExportError(f"{out} holds no graded student.")
-    cells = _graded_cells()
-    summary = ExportSummary()
+    summary = ExportSummary(assignment=target.assignment)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
-        _check_assignment(gradebook, assignment, cells)
+        _check_assignment(gradebook, target)
         for student, document in results.items():
             _safe_student(student)
-            _write_scores(gradebook, assignment, student, document, cells)
-            _write_feedback(coursedir, out, assignment, student, summary)
+            _write_scores(gradebook, target, student, document)
+            _write_feedback(coursedir, out, target, student, summary)
             summary.students.append(student)
         ungraded = sorted({s.id for s in gradebook.students} - set(results))
     if ungraded:
@@ -279,14 +291,14 @@ def export(out: Path, course: Path, assignment: str | None = None) -> ExportSumm
 def export_command(args) -> int:
     """``autograder nbgrader-export OUT --course COURSE [--assignment NAME]``."""
     try:
-        summary = export(Path(args.out), Path(args.course), args.assignment)
+        summary = export(Path(args.out), Path(args.course), args.assignment, args.config)
     except NbgraderExportError as error:
         print(f"autograder: {error}", file=sys.stderr)
         return 2
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"exported {len(summary.students)} student(s) into {args.course}'s gradebook; "
-          f"feedback for `nbgrader release_feedback {args.assignment}` written under "
+          f"feedback for `nbgrader release_feedback {summary.assignment}` written under "
           f"{Path(args.course) / 'feedback'}", file=sys.stderr)
     return 0
 
@@ -298,5 +310,6 @@ def add_export_parser(commands) -> None:
     parser.add_argument("out", help="the --out folder of `autograder grade`")
     parser.add_argument("--course", required=True, help="the nbgrader course folder")
     parser.add_argument("--assignment", default=None,
-                        help="nbgrader assignment name (default: the kit's assignment's name)")
+                        help="nbgrader assignment name (default: the name of the assignment "
+                             "of --config)")
     parser.set_defaults(run=export_command)

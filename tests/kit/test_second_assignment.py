@@ -27,7 +27,10 @@ import pytest
 from nbclient import NotebookClient
 
 from autograder import config as config_module
+from autograder.assignment import load as load_assignment
+from autograder.grading import nbgrader_layout
 from autograder.paths import PROJECT_DIR
+from autograder.platforms import nbgrader
 from autograder.release import bundle, leakcheck
 
 CONFIG = PROJECT_DIR / "assignments" / "softmax" / "grader_config.py"
@@ -223,3 +226,23 @@ def test_an_assignment_without_a_student_release_writes_nothing(
     with pytest.raises(bundle.NoRelease, match="no STUB, NOTEBOOK or RELEASE_FILES"):
         bundle.build_release(tmp_path / "out", config)
     assert not (tmp_path / "out").exists()
+
+
+def test_nbgrader_submissions_and_export_follow_the_assignment(
+        released: Path, tmp_path: Path) -> None:
+    """nbgrader's ``<student>/<assignment>/`` layout is found for the assignment in use, and
+    the export targets the graded cells of the source notebook the release wrote for it."""
+    softmax, regularization = load_assignment("softmax"), load_assignment("regularization")
+    folder = tmp_path / "submitted" / "jdoe@uni.edu" / "softmax"
+    folder.mkdir(parents=True)
+    shutil.copyfile(softmax.notebook, folder / "softmax.ipynb")
+    submitted = tmp_path / "submitted"
+    assert nbgrader_layout.discover(submitted, softmax) == [("jdoe@uni.edu", folder)]
+    assert nbgrader_layout.discover(submitted, regularization) is None
+
+    target = nbgrader._target(softmax, None)
+    source = nbformat.read(released / "nbgrader" / "source" / "softmax" / "softmax.ipynb", 4)
+    graded = {cell.metadata["nbgrader"]["grade_id"] for cell in source.cells
+              if cell.metadata.get("nbgrader", {}).get("grade")}
+    assert (target.assignment, target.notebook) == ("softmax", "softmax")
+    assert set(target.cells) == set(POINTS) and set(target.cells.values()) <= graded
