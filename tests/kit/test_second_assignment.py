@@ -30,7 +30,7 @@ from autograder import config as config_module
 from autograder.assignment import load as load_assignment
 from autograder.grading import nbgrader_layout
 from autograder.paths import PROJECT_DIR
-from autograder.platforms import nbgrader
+from autograder.platforms import gradescope, nbgrader
 from autograder.release import bundle, leakcheck
 
 CONFIG = PROJECT_DIR / "assignments" / "softmax" / "grader_config.py"
@@ -246,3 +246,18 @@ def test_nbgrader_submissions_and_export_follow_the_assignment(
               if cell.metadata.get("nbgrader", {}).get("grade")}
     assert (target.assignment, target.notebook) == ("softmax", "softmax")
     assert set(target.cells) == set(POINTS) and set(target.cells.values()) <= graded
+
+
+def test_the_gradescope_zip_carries_the_assignments_config(tmp_path: Path) -> None:
+    """``gradescope build`` with the softmax config ships it as the kit's config, so the
+    zip grades softmax and asks students for its file."""
+    zipped = tmp_path / "autograder.zip"
+    done = _autograder("gradescope", "build", str(zipped))
+    assert done.returncode == 0, done.stderr[-3000:]
+    with zipfile.ZipFile(zipped) as archive:
+        assert archive.read("kit/grader_config.py") == CONFIG.read_bytes()
+        assert "softmax.py" in archive.read("run_autograder").decode()
+        names = set(archive.namelist())
+    assert {"kit/assignments/softmax/grader/reference.py",
+            "kit/assignments/softmax/tests/hidden/test_hidden_softmax.py"} <= names
+    assert gradescope.settings(config_module.load(CONFIG)).time_limit_s > 0
