@@ -169,7 +169,7 @@ def test_discover_names_students_by_stem_or_folder(tmp_path: Path) -> None:
     (tmp_path / "erin").mkdir()
     (tmp_path / "__pycache__").mkdir()
     (tmp_path / "link.py").symlink_to(tmp_path / "bob.py")
-    found = discover(tmp_path)
+    found = discover(tmp_path, ASSIGNMENT)
     assert [name for name, _ in found] == ["bob", "carol", "dave_smith", "erin"]
     assert dict(found)["erin"] == tmp_path / "erin"
 
@@ -179,12 +179,12 @@ def test_discover_keeps_same_stem_submissions_apart(tmp_path: Path) -> None:
         (tmp_path / name).write_text("x = 1\n")
     (tmp_path / "alice").mkdir()
     (tmp_path / "bob_py").mkdir()
-    found = discover(tmp_path)
+    found = discover(tmp_path, ASSIGNMENT)
     names = [name for name, _ in found]
     assert len(names) == len(set(names)) == 8, names
     assert {"alice_py", "alice_ipynb", "bob_ipynb"} <= set(names)
     assert names == sorted(names)
-    assert discover(tmp_path) == found, "naming must be deterministic"
+    assert discover(tmp_path, ASSIGNMENT) == found, "naming must be deterministic"
 
 
 # --- staging ---------------------------------------------------------------------------------
