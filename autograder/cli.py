@@ -122,6 +122,8 @@ def grade_command(args: argparse.Namespace) -> int:
     suite = assignment.public_suite if args.suite == "public" else assignment.hidden_suite
     seed = config.PUBLIC_SEED if args.suite == "public" else config.HIDDEN_SEED
     progress = Progress()
+    if not args.cluster:
+        batch.start_fork_server()  # its imports overlap the data set's loading
     with tempfile.TemporaryDirectory(prefix="regkit-batch-") as scratch:
         try:
             saved = dataset.saved(assignment, config, Path(scratch))

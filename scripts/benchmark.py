@@ -8,7 +8,9 @@ It measures:
   submission's functions in one process, on one thread (as the workers run), and only
   the time inside the calls is counted.
 - **grade one**: ``autograder grade`` on that one submission, as a fresh command (the
-  whole command, and the grading process of the student alone, from ``timings.csv``).
+  whole command, and the grading process of the student alone, from ``timings.csv``: from
+  its fork to its exit; the fork server, started once per batch, counts in the whole
+  command only).
   This and the bare measurement are taken ``--repeat`` times (default 3), alternating,
   and their medians compared, since one run of either varies by several per cent.
 - **class --jobs 1** and **class --jobs N** (N = cores): a class of ten, one correct

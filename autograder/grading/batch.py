@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import multiprocessing.connection
+import multiprocessing.forkserver
 import os
 import stat
 import tempfile
@@ -100,9 +102,23 @@ def grading_task(job: Job, suite: Path, out: Path, config: Config, seed: int, mo
                        job.slot, job.fingerprint, data)
 
 
-def _fork_server() -> multiprocessing.context.BaseContext:
+def start_fork_server() -> multiprocessing.context.BaseContext:
+    """Start the batch's fork server now, if it is not running: its imports then run while
+    the batch gets ready (its data set, its plan) instead of delaying the first student."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
+    multiprocessing.forkserver.ensure_running()
+    return context
+
+
+def _ready_fork_server() -> multiprocessing.context.BaseContext:
+    """The fork server once it has finished its imports (a first, empty process has run),
+    so that a student's time counts the student's grading process only."""
+    context = start_fork_server()
+    warm_up = context.Process(target=os.getpid, name="fork server warm-up")
+    warm_up.start()
+    warm_up.join()
+    warm_up.close()
     return context
 
 
@@ -163,7 +179,7 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
     None when the assignment has none.
     """
     students, todo = plan(folder, out, suite, config, force=force, log=log)
-    context = _fork_server()
+    context = _ready_fork_server()
     running: list[Job] = []
     free_slots = list(range(jobs))
     finished = 0
@@ -174,7 +190,7 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
             job.slot, job.started = free_slots.pop(0), time.monotonic()
             _start(context, job, grading_task(job, suite, out, config, seed, mode, data))
             running.append(job)
-        time.sleep(0.05)
+        multiprocessing.connection.wait([job.process.sentinel for job in running], 0.05)
         for job in [j for j in running if _finished(j, config)]:
             running.remove(job)
             free_slots.append(job.slot)

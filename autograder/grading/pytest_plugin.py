@@ -111,11 +111,12 @@ class GradingPlugin:
                 raise pytest.UsageError(f"{item.nodeid} lacks @pytest.mark.graded(function)")
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """The suite is collected: wait for the submission's import, then start the
-        substitution worker if a test will call it, while the first tests run."""
-        self._on_collected()
+        """The suite is collected: start the substitution worker if a test will call it
+        (its import then overlaps the other worker's and the first tests), then wait for
+        the submission's import."""
         if any(item.get_closest_marker("substitution") for item in session.items):
             self._student.prelaunch_substitute()
+        self._on_collected()
 
     def _proxies(self) -> list[StudentProxy]:
         return [self._student, self._student.substituted]

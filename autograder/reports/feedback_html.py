@@ -23,6 +23,7 @@ _STYLE = """body{font-family:sans-serif;margin:2em;max-width:900px;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
 th{background:#eee}pre{background:#f6f6f6;padding:8px;white-space:pre-wrap}
 img{max-width:100%}"""
+_DPI = 90
 
 
 def _e(text: object) -> str:
@@ -48,12 +49,15 @@ def band(curves: Curves) -> dict | None:
 
 
 def _curves_png(declared: Curves, curves: dict[str, list[float]], band: dict | None) -> str:
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 3.2), squeeze=False)
+    width = 5 * len(curves)
+    figure = Figure(figsize=(width, 3.2), dpi=_DPI)
+    # Margins wide enough for the labels, so that the figure is drawn once and cropped
+    # (savefig's bbox_inches="tight" draws it twice).
+    figure.subplots_adjust(left=0.9 / width, right=1 - 0.3 / width, bottom=0.7 / 3.2,
+                           top=1 - 0.5 / 3.2, wspace=0.25)
+    axes = figure.subplots(1, len(curves), squeeze=False)
     for axis, (label, losses) in zip(axes[0], sorted(curves.items()), strict=True):
         epochs = list(range(1, len(losses) + 1))
         expected = (band or {}).get(label)
@@ -65,10 +69,30 @@ def _curves_png(declared: Curves, curves: dict[str, list[float]], band: dict | N
         axis.set_xlabel("epoch")
         axis.set_ylabel("loss")
         axis.legend(fontsize=8)
+    return base64.b64encode(_png_drawn_once(figure)).decode("ascii")
+
+
+def _png_drawn_once(figure: object) -> bytes:
+    """``figure`` as a PNG cropped to what it shows, as savefig(bbox_inches="tight") would
+    give it, from one drawing; when something reaches past the figure's edge (a very wide
+    tick label), savefig's own two-pass layout is used."""
+    import numpy as np
+    from matplotlib import image
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    box = figure.get_tightbbox(canvas.get_renderer()).padded(0.1)
+    width, height = canvas.get_width_height()
+    x0, y0 = int(np.floor(box.x0 * _DPI)), int(np.floor(box.y0 * _DPI))
+    x1, y1 = int(np.ceil(box.x1 * _DPI)), int(np.ceil(box.y1 * _DPI))
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
+        figure.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight")
+    else:
+        pixels = np.asarray(canvas.buffer_rgba())[height - y1 : height - y0, x0:x1]
+        image.imsave(buffer, pixels, format="png", dpi=_DPI)
+    return buffer.getvalue()
 
 
 def page(results: dict, assignment: Assignment) -> str:

@@ -10,11 +10,21 @@ methods (``__eq__``, ``__array__``...) the student wrote.
 Frame layout: ``!I`` header length, header JSON (UTF-8), then for each buffer ``!Q``
 length and the bytes. This module is imported by the worker too, so it depends on the
 standard library and numpy only.
+
+Large arrays cross once per worker. The grader names each array of at least
+``KEEP_MIN_BYTES`` by the SHA-256 of its dtype, shape and bytes (:class:`Keeper`, one per
+worker process); the first time, the array travels with that name and the worker keeps it
+(:class:`KeptArrays`); later requests send only the name, and the worker hands each use a
+fresh copy of what it kept, so a call that changes its argument in place never changes
+what a later call receives. Arrays are written from their own memory (no copy) and read
+straight into the buffers they end up in.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +35,10 @@ MAX_HEADER_BYTES = 1024 * 1024          # the JSON part of any frame
 MAX_BUFFER_BYTES = 1024 * 1024 * 1024   # a whole request frame (the worker's side)
 MAX_REPLY_BYTES = 64 * 1024 * 1024      # a whole reply frame (the grader's side)
 MAX_BUFFERS = 4096
+KEEP_MIN_BYTES = 1024 * 1024            # arrays the worker keeps once sent
+KEEP_LIMIT_BYTES = 512 * 1024 * 1024    # what one worker keeps at most
+_DIRECT_READ_BYTES = 64 * 1024          # buffers at least this large are read in place
+_READ_CHUNK = 1024 * 1024
 MAX_DEPTH = 64
 ALLOWED_DTYPE_KINDS = "biufc"
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
@@ -48,38 +62,125 @@ class GeneratorState:
     state: dict
 
 
-def _encode(value: Any, buffers: list[bytes], generators: list, depth: int) -> Any:
+class Keeper:
+    """The grader's record of the large arrays one worker process keeps, by digest.
+
+    One per worker process: a restarted worker keeps nothing, so it gets a new Keeper.
+    What it keeps is bounded by ``limit_bytes``; larger arrays beyond it travel inline.
+    """
+
+    def __init__(self, limit_bytes: int = KEEP_LIMIT_BYTES) -> None:
+        self.kept: set[str] = set()
+        self.limit_bytes, self.kept_bytes = limit_bytes, 0
+
+    def name(self, array: np.ndarray, pending: dict[str, int]) -> tuple[str | None, bool]:
+        """``(digest, already kept)`` for ``array``, or ``(None, False)`` when it is to
+        travel inline; new names go to ``pending`` (committed once the frame is built)."""
+        if array.nbytes < KEEP_MIN_BYTES:
+            return None, False
+        digest = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(_raw(array))
+        key = digest.hexdigest()
+        if key in self.kept or key in pending:
+            return key, True
+        if self.kept_bytes + sum(pending.values()) + array.nbytes > self.limit_bytes:
+            return None, False
+        pending[key] = array.nbytes
+        return key, False
+
+    def commit(self, pending: dict[str, int]) -> None:
+        """Record the arrays of a frame about to be sent as kept by the worker."""
+        self.kept.update(pending)
+        self.kept_bytes += sum(pending.values())
+
+
+class KeptArrays:
+    """The worker's store of the large arrays the grader sent once (see :class:`Keeper`).
+
+    Each use gets a fresh copy; :meth:`original` finds the kept array a copy was made
+    from, so that the worker compares a call's argument with it instead of taking another
+    snapshot.
+    """
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+        self._handed: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def keep(self, key: str, array: np.ndarray) -> np.ndarray:
+        """Keep ``array`` under ``key``; return a copy for this use."""
+        self.arrays[key] = array
+        return self.fresh(key)
+
+    def fresh(self, key: str) -> np.ndarray:
+        """A new copy of the array kept under ``key``."""
+        if key not in self.arrays:
+            raise ProtocolError("a kept array the worker does not have")
+        copy = self.arrays[key].copy()
+        self._handed[id(copy)] = (copy, self.arrays[key])
+        return copy
+
+    def original(self, array: object) -> np.ndarray | None:
+        """The kept array ``array`` (a copy handed out since :meth:`forget`) was made from."""
+        handed = self._handed.get(id(array))
+        return handed[1] if handed is not None and handed[0] is array else None
+
+    def forget(self) -> None:
+        """Drop the record of the copies handed out (after each call)."""
+        self._handed.clear()
+
+
+def _raw(array: np.ndarray) -> memoryview:
+    """The bytes of ``array`` in C order as ``tobytes`` gives them, without a copy when
+    the array is C-contiguous."""
+    flat = np.ascontiguousarray(array).reshape(-1)
+    return memoryview(flat.view(np.uint8))
+
+
+@dataclass
+class _Encoding:
+    buffers: list
+    generators: list
+    keeper: Keeper | None = None
+    pending: dict | None = None
+
+
+def _encode(value: Any, state: _Encoding, depth: int) -> Any:
     if depth > MAX_DEPTH:
         raise ProtocolError("value nested too deeply")
     if value is None or type(value) in (bool, int, float, str):
         return value
     if isinstance(value, np.ndarray):
-        array = np.asarray(value)
-        if array.dtype.kind not in ALLOWED_DTYPE_KINDS or array.dtype.fields is not None:
-            return {"$unsupported": f"numpy array of dtype {array.dtype}"}
-        buffers.append(array.tobytes())
-        return {
-            "$array": len(buffers) - 1,
-            "dtype": array.dtype.str,
-            "shape": list(array.shape),
-            "subclass": None if type(value) is np.ndarray else type(value).__name__,
-        }
+        return _encode_array(value, state)
     if isinstance(value, np.generic) and value.dtype.kind in ALLOWED_DTYPE_KINDS:
         item = value.item()
         if isinstance(item, complex):
             item = [item.real, item.imag]
         return {"$scalar": value.dtype.str, "value": item}
     if isinstance(value, np.random.Generator):
-        generators.append(value)
-        return {"$generator": _encode(value.bit_generator.state, buffers, generators, depth + 1)}
+        state.generators.append(value)
+        return {"$generator": _encode(value.bit_generator.state, state, depth + 1)}
     if isinstance(value, GeneratorState):
-        return {"$generator": _encode(value.state, buffers, generators, depth + 1)}
+        return {"$generator": _encode(value.state, state, depth + 1)}
     if type(value) in (list, tuple):
-        items = [_encode(item, buffers, generators, depth + 1) for item in value]
+        items = [_encode(item, state, depth + 1) for item in value]
         return items if type(value) is list else {"$tuple": items}
     if type(value) is dict and all(type(key) is str for key in value):
-        return {"$dict": {k: _encode(v, buffers, generators, depth + 1) for k, v in value.items()}}
+        return {"$dict": {k: _encode(v, state, depth + 1) for k, v in value.items()}}
     return {"$unsupported": _type_name(value)}
+
+
+def _encode_array(value: np.ndarray, state: _Encoding) -> dict:
+    array = np.asarray(value)
+    if array.dtype.kind not in ALLOWED_DTYPE_KINDS or array.dtype.fields is not None:
+        return {"$unsupported": f"numpy array of dtype {array.dtype}"}
+    encoded = {"dtype": array.dtype.str, "shape": list(array.shape),
+               "subclass": None if type(value) is np.ndarray else type(value).__name__}
+    key, kept = (state.keeper.name(array, state.pending) if state.keeper is not None
+                 else (None, False))
+    if kept:
+        return {"$kept": key, **encoded}
+    state.buffers.append(_raw(array))
+    return {"$array": len(state.buffers) - 1, **encoded, **({"keep": key} if key else {})}
 
 
 def _type_name(value: Any) -> str:
@@ -90,32 +191,76 @@ def _type_name(value: Any) -> str:
         return "an unknown type"
 
 
-def encode(message: dict, generators: list | None = None) -> bytes:
-    """Encode ``message`` (a dict of plain data) as one frame.
+def encode_parts(message: dict, generators: list | None = None,
+                 keeper: Keeper | None = None) -> list[bytes | memoryview]:
+    """Encode ``message`` (a dict of plain data) as one frame, in parts to be written in
+    order: the arrays' parts are views of their own memory, not copies.
 
     Generators met on the way are appended to ``generators`` in encoding order, so the
-    caller can map the states that come back onto them.
+    caller can map the states that come back onto them. With a ``keeper``, large arrays
+    the worker already keeps are sent by name (see :class:`Keeper`).
     """
-    buffers: list[bytes] = []
-    header = _encode(message, buffers, generators if generators is not None else [], 0)
-    header_bytes = json.dumps({"body": header, "buffers": len(buffers)}).encode()
-    parts = [struct.pack("!I", len(header_bytes)), header_bytes]
-    for buffer in buffers:
-        parts += [struct.pack("!Q", len(buffer)), buffer]
-    return b"".join(parts)
+    state = _Encoding([], generators if generators is not None else [], keeper, {})
+    header = _encode(message, state, 0)
+    header_bytes = json.dumps({"body": header, "buffers": len(state.buffers)}).encode()
+    parts: list[bytes | memoryview] = [struct.pack("!I", len(header_bytes)), header_bytes]
+    for buffer in state.buffers:
+        parts += [struct.pack("!Q", buffer.nbytes), buffer]
+    if keeper is not None:
+        keeper.commit(state.pending)
+    return parts
 
 
-def _decode(value: Any, buffers: list[bytes], depth: int) -> Any:
+def encode(message: dict, generators: list | None = None) -> bytes:
+    """Encode ``message`` (a dict of plain data) as one frame of bytes (see
+    :func:`encode_parts`)."""
+    return b"".join(encode_parts(message, generators))
+
+
+class FrameWriter:
+    """Writes the parts of one frame to a descriptor, as far as it takes them each time."""
+
+    def __init__(self, parts: list[bytes | memoryview]) -> None:
+        self._views = [memoryview(part).cast("B") for part in parts if len(part)]
+
+    @property
+    def done(self) -> bool:
+        """True once every byte has been written."""
+        return not self._views
+
+    def write_to(self, fd: int) -> None:
+        """One ``writev`` of what is left (raises what ``os.writev`` raises)."""
+        written = os.writev(fd, self._views[:256])
+        while written and self._views:
+            first = self._views[0]
+            if written >= len(first):
+                written -= len(first)
+                self._views.pop(0)
+            else:
+                self._views[0] = first[written:]
+                written = 0
+
+
+@dataclass
+class _Decoding:
+    buffers: list
+    kept: KeptArrays | None
+    used: set
+
+
+def _decode(value: Any, state: _Decoding, depth: int) -> Any:
     if depth > MAX_DEPTH:
         raise ProtocolError("value nested too deeply")
     if value is None or type(value) in (bool, int, float, str):
         return value
     if type(value) is list:
-        return [_decode(item, buffers, depth + 1) for item in value]
+        return [_decode(item, state, depth + 1) for item in value]
     if type(value) is not dict or len(value) == 0:
         raise ProtocolError("malformed value")
     if "$array" in value:
-        return _decode_array(value, buffers)
+        return _decode_array(value, state)
+    if "$kept" in value:
+        return _decode_kept(value, state)
     if "$scalar" in value:
         dtype = _checked_dtype(value["$scalar"])
         raw = value["value"]
@@ -125,13 +270,13 @@ def _decode(value: Any, buffers: list[bytes], depth: int) -> Any:
     if "$tuple" in value:
         if type(value["$tuple"]) is not list:
             raise ProtocolError("malformed tuple")
-        return tuple(_decode(item, buffers, depth + 1) for item in value["$tuple"])
+        return tuple(_decode(item, state, depth + 1) for item in value["$tuple"])
     if "$dict" in value:
         if type(value["$dict"]) is not dict:
             raise ProtocolError("malformed dict")
-        return {str(k): _decode(v, buffers, depth + 1) for k, v in value["$dict"].items()}
+        return {str(k): _decode(v, state, depth + 1) for k, v in value["$dict"].items()}
     if "$generator" in value:
-        return GeneratorState(_checked_state(_decode(value["$generator"], buffers, depth + 1)))
+        return GeneratorState(_checked_state(_decode(value["$generator"], state, depth + 1)))
     if "$unsupported" in value:
         return Unsupported(str(value["$unsupported"])[:200])
     raise ProtocolError("malformed value")
@@ -153,26 +298,52 @@ def _checked_state(state: Any) -> dict:
     return state
 
 
-def _decode_array(value: dict, buffers: list[bytes]) -> np.ndarray:
+def _checked_shape(value: dict) -> tuple[np.dtype, list[int]]:
     dtype = _checked_dtype(value["dtype"])
     shape = value["shape"]
     if type(shape) is not list or not all(type(n) is int and n >= 0 for n in shape):
         raise ProtocolError("bad array shape")
+    return dtype, shape
+
+
+def _decode_array(value: dict, state: _Decoding) -> np.ndarray:
+    dtype, shape = _checked_shape(value)
     index = value["$array"]
-    if type(index) is not int or not 0 <= index < len(buffers):
+    if type(index) is not int or not 0 <= index < len(state.buffers):
         raise ProtocolError("bad buffer index")
-    raw = buffers[index]
+    raw = state.buffers[index]
     if len(raw) != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
         raise ProtocolError("array buffer does not match its shape")
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    array = np.frombuffer(raw, dtype=dtype).reshape(shape)
+    # A buffer read for this frame becomes its array; any other use of it is a copy.
+    if type(raw) is not bytearray or index in state.used:
+        array = array.copy()
+    state.used.add(index)
+    key = value.get("keep")
+    if key is not None and state.kept is not None:
+        if type(key) is not str:
+            raise ProtocolError("malformed kept array")
+        return state.kept.keep(key, array)
+    return array
 
 
-def decode(header: dict, buffers: list[bytes]) -> dict:
-    """Decode one frame's parsed header and its buffers into plain data."""
+def _decode_kept(value: dict, state: _Decoding) -> np.ndarray:
+    if state.kept is None or type(value["$kept"]) is not str:
+        raise ProtocolError("malformed value")
+    dtype, shape = _checked_shape(value)
+    array = state.kept.fresh(value["$kept"])
+    if array.dtype != dtype or list(array.shape) != shape:
+        raise ProtocolError("a kept array does not match its shape")
+    return array
+
+
+def decode(header: dict, buffers: list, kept: KeptArrays | None = None) -> dict:
+    """Decode one frame's parsed header and its buffers into plain data; ``kept`` is the
+    worker's store of large arrays (the grader accepts no names of kept arrays)."""
     try:
         if header.get("buffers") != len(buffers):
             raise ProtocolError("frame header does not match its buffers")
-        message = _decode(header["body"], buffers, 0)
+        message = _decode(header["body"], _Decoding(buffers, kept, set()), 0)
     except ProtocolError:
         raise
     except (ValueError, KeyError, TypeError, RecursionError, OverflowError) as error:
@@ -188,61 +359,101 @@ class FrameReader:
     Sizes are checked as soon as they are announced (the header's length, each buffer's
     length, the frame's total against ``max_total_bytes``), before the bytes arrive, and
     the header is parsed once, so a hostile sender can neither make the reader hold more
-    than the limit nor make it re-parse a large header on every chunk.
+    than the limit nor make it re-parse a large header on every chunk. Each part of a
+    frame is read into a buffer of its announced size; :meth:`read_from` reads a large
+    array's bytes from the descriptor straight into the buffer its array will use.
     """
 
-    def __init__(self, max_total_bytes: int = MAX_BUFFER_BYTES) -> None:
-        self._max_total = max_total_bytes
-        self._reset(bytearray())
+    def __init__(self, max_total_bytes: int = MAX_BUFFER_BYTES,
+                 kept: KeptArrays | None = None) -> None:
+        self._max_total, self._kept = max_total_bytes, kept
+        self._pending = bytearray()  # bytes fed beyond the frame being read
+        self._start_frame()
 
-    def _reset(self, data: bytearray) -> None:
-        self._data = data
+    def _start_frame(self) -> None:
         self._header: dict | None = None
         self._count = 0
-        self._pos = 0
-        self._buffers: list[bytes] = []
+        self._total = 0  # bytes of this frame announced so far
+        self._buffers: list[bytearray] = []
+        self._expect(bytearray(4), "length")
+
+    def _expect(self, target: bytearray, what: str) -> None:
+        self._target, self._filled, self._what = target, 0, what
 
     def feed(self, chunk: bytes) -> dict | None:
-        """Add ``chunk``; return the decoded message once a whole frame has arrived."""
-        self._data += chunk
-        if len(self._data) > self._max_total:
-            raise ProtocolError("message larger than the grader accepts")
-        return self._try_parse()
+        """Add ``chunk``; return the decoded message once a whole frame has arrived (bytes
+        beyond it are kept for the next call)."""
+        self._pending += chunk
+        taken, message = 0, None
+        with memoryview(self._pending) as pending:
+            while message is None and taken < len(pending):
+                size = min(len(self._target) - self._filled, len(pending) - taken)
+                self._target[self._filled : self._filled + size] = pending[taken : taken + size]
+                taken += size
+                message = self._advance(size)
+        del self._pending[:taken]
+        return message
 
-    def _parse_header(self) -> bool:
-        data = self._data
-        if len(data) < 4:
-            return False
-        (header_len,) = struct.unpack_from("!I", data, 0)
-        if header_len > MAX_HEADER_BYTES or 4 + header_len > self._max_total:
-            raise ProtocolError("message header larger than the grader accepts")
-        if len(data) < 4 + header_len:
-            return False
+    def read_from(self, fd: int) -> dict | None:
+        """One read from ``fd``; return the decoded message once a whole frame has arrived.
+
+        Raises EOFError at the end of the stream.
+        """
+        if self._pending:
+            return self.feed(b"")
+        room = len(self._target) - self._filled
+        if room >= _DIRECT_READ_BYTES:
+            count = os.readv(fd, [memoryview(self._target)[self._filled :]])
+            if count == 0:
+                raise EOFError
+            return self._advance(count)
+        chunk = os.read(fd, _READ_CHUNK)
+        if not chunk:
+            raise EOFError
+        return self.feed(chunk)
+
+    def _advance(self, count: int) -> dict | None:
+        """``count`` more bytes are in the target: move on while it is full."""
+        self._filled += count
+        while self._filled == len(self._target):
+            message = self._completed()
+            if message is not None:
+                return message
+        return None
+
+    def _completed(self) -> dict | None:
+        """The current target is full: check and expect the next part, or decode."""
+        if self._what == "length":
+            (header_len,) = struct.unpack("!I", self._target)
+            self._total = 4 + header_len
+            if header_len > MAX_HEADER_BYTES or self._total > self._max_total:
+                raise ProtocolError("message header larger than the grader accepts")
+            self._expect(bytearray(header_len), "header")
+            return None
+        if self._what == "size":
+            (size,) = struct.unpack("!Q", self._target)
+            self._total += 8 + size
+            if self._total > self._max_total:
+                raise ProtocolError("message larger than the grader accepts")
+            self._expect(bytearray(size), "buffer")
+            return None
+        if self._what == "header":
+            self._parse_header(bytes(self._target))
+        else:
+            self._buffers.append(self._target)
+        if len(self._buffers) < self._count:
+            self._expect(bytearray(8), "size")
+            return None
+        header, buffers = self._header, self._buffers
+        self._start_frame()
+        return decode(header, buffers, self._kept)
+
+    def _parse_header(self, data: bytes) -> None:
         try:
-            header = json.loads(bytes(data[4 : 4 + header_len]))
+            header = json.loads(data)
             count = header["buffers"]
         except (ValueError, KeyError, TypeError, RecursionError) as error:
             raise ProtocolError("malformed frame header") from error
         if type(count) is not int or not 0 <= count <= MAX_BUFFERS:
             raise ProtocolError("malformed frame header")
-        self._header, self._count, self._pos = header, count, 4 + header_len
-        return True
-
-    def _try_parse(self) -> dict | None:
-        if self._header is None and not self._parse_header():
-            return None
-        data = self._data
-        while len(self._buffers) < self._count:
-            if len(data) < self._pos + 8:
-                return None
-            (size,) = struct.unpack_from("!Q", data, self._pos)
-            if self._pos + 8 + size > self._max_total:
-                raise ProtocolError("message larger than the grader accepts")
-            if len(data) < self._pos + 8 + size:
-                return None
-            self._buffers.append(bytes(data[self._pos + 8 : self._pos + 8 + size]))
-            self._pos += 8 + size
-        header, buffers = self._header, self._buffers
-        del data[: self._pos]
-        self._reset(data)
-        return decode(header, buffers)
+        self._header, self._count = header, count

@@ -11,6 +11,7 @@ happened in: the worker is killed and restarted for the next call.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import selectors
 import signal
@@ -34,6 +35,7 @@ from autograder.sandbox.errors import (
 )
 
 _READ_GRACE_S = 1.0  # to read a load reply that already waits in the pipe
+_PIPE_BYTES = 1 << 20  # fewer round trips for a large argument or result
 _SIGNAL_REASONS = {
     signal.SIGSEGV: "it crashed with a segmentation fault (invalid memory access)",
     signal.SIGXCPU: "it used more CPU time than the limit allows",
@@ -113,6 +115,7 @@ class WorkerProcess:
         self.load_reply: dict | None = None
         self._requests = 0
         self._launched_at = 0.0
+        self._keeper = protocol.Keeper()
 
     def start(self, timeout: float) -> dict:
         """Start the worker and return its load reply (what it found in the submission)."""
@@ -127,6 +130,9 @@ class WorkerProcess:
         """
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
+        for fd in (request_write, reply_write):
+            with contextlib.suppress(OSError):  # the machine's pipe size limit is lower
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
         launch = sandbox.worker_launch(self.stage, (request_read, reply_write),
                                        self.substitute, self.slot, self.config, self.mode)
         limits = sandbox.Limits.from_config(self.config)
@@ -143,6 +149,7 @@ class WorkerProcess:
             launch.close()
         self._request_fd, self._reply_fd = request_write, reply_read
         self._requests, self.load_reply, self._launched_at = 0, None, time.monotonic()
+        self._keeper = protocol.Keeper()  # a new worker keeps no arrays yet
         if self.substitute:  # its first request; small enough for the empty pipe's buffer
             assignment = self.config.assignment
             with contextlib.suppress(BrokenPipeError):  # a dead worker shows in await_load
@@ -158,7 +165,7 @@ class WorkerProcess:
         # The import's time limit counts from the launch; a worker started early (whose
         # reply may have waited in the pipe since) still gets a second to be read.
         left = timeout - (time.monotonic() - self._launched_at)
-        reply = self._receive(b"", what, max(left, min(timeout, _READ_GRACE_S)), timeout)
+        reply = self._receive([], what, max(left, min(timeout, _READ_GRACE_S)), timeout)
         try:
             self.load_reply = replies.load_reply(reply, self.config.functions)
         except replies.MalformedReply as error:
@@ -184,7 +191,8 @@ class WorkerProcess:
         reply that does not answer it."""
         self._requests += 1
         try:
-            frame = protocol.encode({**message, "id": self._requests}, generators)
+            frame = protocol.encode_parts({**message, "id": self._requests}, generators,
+                                          self._keeper)
         except protocol.ProtocolError as error:
             raise RuntimeError(f"grader could not encode arguments: {error}") from error
         reply = self._receive(frame, function, timeout)
@@ -195,18 +203,18 @@ class WorkerProcess:
             self.kill()
             raise StudentCrashed(function, str(error)) from None
 
-    def _receive(self, frame: bytes, function: str, timeout: float,
+    def _receive(self, frame: list[bytes | memoryview], function: str, timeout: float,
                  limit: float | None = None) -> dict:
-        """Send ``frame`` and return the reply, waiting at most ``timeout`` seconds; a
-        timeout names ``limit`` (the limit the student knows) when it is given."""
+        """Send ``frame`` (its parts) and return the reply, waiting at most ``timeout``
+        seconds; a timeout names ``limit`` (the limit the student knows) when it is given."""
         limit = timeout if limit is None else limit
         deadline = time.monotonic() + timeout
         reader = protocol.FrameReader(protocol.MAX_REPLY_BYTES)
-        view = memoryview(frame)
+        writer = protocol.FrameWriter(frame)
         os.set_blocking(self._request_fd, False)
         with selectors.DefaultSelector() as selector:
             selector.register(self._reply_fd, selectors.EVENT_READ)
-            if view:
+            if not writer.done:
                 selector.register(self._request_fd, selectors.EVENT_WRITE)
             while True:
                 remaining = deadline - time.monotonic()
@@ -216,19 +224,18 @@ class WorkerProcess:
                 for key, _ in selector.select(remaining):
                     if key.fd == self._request_fd:
                         try:
-                            view = view[os.write(self._request_fd, view[:1 << 20]):]
+                            writer.write_to(self._request_fd)
                         except BlockingIOError:
                             continue
                         except BrokenPipeError:
-                            view = view[:0]
-                        if not view:
+                            writer = protocol.FrameWriter([])
+                        if writer.done:
                             selector.unregister(self._request_fd)
                         continue
-                    chunk = os.read(self._reply_fd, 1 << 20)
-                    if not chunk:
-                        raise StudentCrashed(function, self._death_reason())
                     try:
-                        reply = reader.feed(chunk)
+                        reply = reader.read_from(self._reply_fd)
+                    except EOFError:
+                        raise StudentCrashed(function, self._death_reason()) from None
                     except protocol.ProtocolError as error:
                         self.kill()
                         raise StudentCrashed(function, f"it sent the grader a reply it could "

@@ -31,7 +31,10 @@ import numpy as np  # noqa: E402
 
 import protocol  # noqa: E402
 
-_TOBYTES = np.ndarray.tobytes  # taken before any student code runs
+# Taken before any student code runs, which may replace numpy's functions.
+_NOT_EQUAL = np.not_equal
+_ANY = np.logical_or.reduce
+_AS_CONTIGUOUS = np.ascontiguousarray
 OUTPUT_CAP = 64 * 1024
 
 
@@ -104,43 +107,65 @@ def _to_generators(value, generators: list):
     return value
 
 
-def _snapshot(value, path: str, out: dict) -> None:
-    """Record every array (the object and a copy of it) and the keys or length of every
-    container under ``path``."""
+def _snapshot(value, path: str, out: dict, kept: protocol.KeptArrays | None = None) -> None:
+    """Record every array (the object and a copy of it: the array kept by the worker that
+    it was copied from, if any) and the keys or length of every container under
+    ``path``."""
     if isinstance(value, np.ndarray):
-        out[path] = (value, value.copy())
+        original = kept.original(value) if kept is not None else None
+        out[path] = (value, value.copy() if original is None else original)
     elif isinstance(value, list | tuple):
         out[path] = len(value)
         for i, item in enumerate(value):
-            _snapshot(item, f"{path}[{i}]", out)
+            _snapshot(item, f"{path}[{i}]", out, kept)
     elif isinstance(value, dict):
         out[path] = tuple(value)
         for key, item in value.items():
-            _snapshot(item, f"{path}[{key!r}]", out)
+            _snapshot(item, f"{path}[{key!r}]", out, kept)
+
+
+def _current(value, path: str, out: dict) -> None:
+    """Like :func:`_snapshot`, but record the arrays themselves, without copies."""
+    if isinstance(value, np.ndarray):
+        out[path] = value
+    elif isinstance(value, list | tuple):
+        out[path] = len(value)
+        for i, item in enumerate(value):
+            _current(item, f"{path}[{i}]", out)
+    elif isinstance(value, dict):
+        out[path] = tuple(value)
+        for key, item in value.items():
+            _current(item, f"{path}[{key!r}]", out)
+
+
+def _bytes_view(array: np.ndarray) -> np.ndarray:
+    flat = _AS_CONTIGUOUS(array).reshape(-1).view(np.uint8)
+    return flat.view(np.uint64) if flat.size % 8 == 0 else flat
 
 
 def _same_array(new, old: np.ndarray) -> bool:
-    # Raw bytes, not np.array_equal: student code may have replaced numpy's functions.
+    # The raw bytes (as tobytes gives them), compared with numpy's own ufuncs taken before
+    # student code ran: student code may have replaced numpy's functions.
     return (isinstance(new, np.ndarray) and new.shape == old.shape and new.dtype == old.dtype
-            and _TOBYTES(new) == _TOBYTES(old))
+            and not _ANY(_NOT_EQUAL(_bytes_view(new), _bytes_view(old)), axis=None))
 
 
 def _mutated(before: dict, args, kwargs) -> tuple[list[str], list[str]]:
     """The paths whose value changed, and among them the arrays changed in place (the
     others were replaced in, added to or removed from a container of the caller's)."""
     after: dict = {}
-    _snapshot(args, "args", after)
-    _snapshot(kwargs, "kwargs", after)
+    _current(args, "args", after)
+    _current(kwargs, "kwargs", after)
     changed, in_place = [], []
     for path, old in before.items():
         new = after.get(path)
         if isinstance(old, tuple) and len(old) == 2 and isinstance(old[1], np.ndarray):
             obj, copy = old
-            replaced = not (isinstance(new, tuple) and len(new) == 2
-                            and _same_array(new[1], copy))
-            if not _same_array(obj, copy):
+            same = _same_array(obj, copy)
+            if not same:
                 in_place.append(path)
-            if replaced or path in in_place:
+            replaced = not (same if new is obj else _same_array(new, copy))
+            if replaced or not same:
                 changed.append(path)
         elif new != old:
             changed.append(path)
@@ -151,8 +176,9 @@ class Worker:
     """Loads the submission and serves calls into it."""
 
     def __init__(self, submission_dir: str, known_good: dict | None, module_name: str,
-                 functions: list[str]) -> None:
+                 functions: list[str], kept: protocol.KeptArrays | None = None) -> None:
         self.submission_dir = submission_dir
+        self.kept = kept if kept is not None else protocol.KeptArrays()
         self.known_good = known_good
         self.module_name, self.functions = module_name, functions
         self.module = None
@@ -196,8 +222,9 @@ class Worker:
         args = _to_generators(request.get("args", []), generators)
         kwargs = _to_generators(request.get("kwargs", {}), generators)
         before: dict = {}
-        _snapshot(args, "args", before)
-        _snapshot(kwargs, "kwargs", before)
+        _snapshot(args, "args", before, self.kept)
+        _snapshot(kwargs, "kwargs", before, self.kept)
+        self.kept.forget()
         sink = _CappedText()
         if self.known_good is not None:
             import substitution
@@ -238,10 +265,10 @@ def _signature(function) -> str | None:
 
 def _read_message(fd: int, reader: protocol.FrameReader) -> dict | None:
     while True:
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
+        try:
+            message = reader.read_from(fd)
+        except EOFError:
             return None
-        message = reader.feed(chunk)
         if message is not None:
             return message
 
@@ -285,11 +312,12 @@ def main(argv: list[str]) -> None:
 
         site.setquit()
     os.environ.setdefault("MPLBACKEND", "Agg")
-    reader = protocol.FrameReader()
+    kept = protocol.KeptArrays()
+    reader = protocol.FrameReader(kept=kept)
     substitute = "--substitute" in argv
     options = dict(arg[2:].split("=", 1) for arg in argv[5:] if "=" in arg)
     worker = Worker(submission_dir, _known_good(request_fd, reader) if substitute else None,
-                    options["module"], options["functions"].split(","))
+                    options["module"], options["functions"].split(","), kept)
     if substitute and worker.known_good is None:
         return
     _send(reply_fd, {**worker.load(), "id": 0})

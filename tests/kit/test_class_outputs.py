@@ -205,3 +205,31 @@ def test_feedback_html_plots_the_students_mnist_training(tmp_path: Path) -> None
     red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
     curve = (red > 0.6) & (green < 0.35) & (blue < 0.3)  # the student's curve, drawn in red
     assert curve.sum() > 500
+
+
+def test_feedback_plots_are_cropped_as_a_tight_savefig_would_crop_them() -> None:
+    import io
+    import struct
+
+    from matplotlib.figure import Figure
+
+    from autograder.reports import feedback_html
+
+    def size(png: bytes) -> tuple[int, int]:
+        return struct.unpack(">II", png[16:24])
+
+    def figure(label: str) -> Figure:
+        made = Figure(figsize=(5, 3.2), dpi=90)
+        made.subplots_adjust(left=0.18, right=0.94, bottom=0.22, top=0.84)
+        axis = made.subplots()
+        axis.plot([1, 2, 3], [3.0, 2.0, 1.5], marker="o")
+        axis.set_title("loss")
+        axis.set_ylabel(label)
+        return made
+
+    for label in ("loss", "a label far too long to fit left of the axes " * 3):
+        tight = io.BytesIO()
+        figure(label).savefig(tight, format="png", dpi=90, bbox_inches="tight")
+        once = feedback_html._png_drawn_once(figure(label))
+        assert all(abs(a - b) <= 2 for a, b in zip(size(once), size(tight.getvalue()),
+                                                   strict=True)), (label, size(once))

@@ -347,3 +347,81 @@ def test_partial_frame_waits_for_the_rest() -> None:
     assert reader.feed(frame[:3]) is None
     assert reader.feed(frame[3:-1]) is None
     assert np.array_equal(reader.feed(frame[-1:])["v"], np.arange(5.0))
+
+
+# --- large arrays: sent once, kept by the worker, written and read without copies ---------------
+
+def test_a_large_array_crosses_once_and_each_use_gets_a_fresh_copy() -> None:
+    big = np.arange(300_000, dtype=np.float64).reshape(600, 500)
+    keeper, kept = protocol.Keeper(), protocol.KeptArrays()
+    reader = FrameReader(kept=kept)
+    first = b"".join(protocol.encode_parts({"X": big, "y": np.ones(3)}, keeper=keeper))
+    second = b"".join(protocol.encode_parts({"X": big, "again": big}, keeper=keeper))
+    assert len(first) > big.nbytes and len(second) < 1000
+    one = reader.feed(first)["X"]
+    one *= 2  # a call that changes its argument in place
+    two = reader.feed(second)
+    assert np.array_equal(two["X"], big) and np.array_equal(two["again"], big)
+    assert two["X"] is not two["again"] and kept.original(two["X"]) is kept.original(two["again"])
+    assert np.array_equal(kept.original(two["X"]), big)
+    kept.forget()
+    assert kept.original(two["X"]) is None
+
+
+def test_a_changed_array_is_sent_again_under_its_new_name() -> None:
+    big = np.zeros(200_000)
+    keeper = protocol.Keeper()
+    protocol.encode_parts({"X": big}, keeper=keeper)
+    changed = big.copy()
+    changed[7] = 1.0
+    frame = b"".join(protocol.encode_parts({"X": changed}, keeper=keeper))
+    assert len(frame) > changed.nbytes and len(keeper.kept) == 2
+    reader = FrameReader(kept=protocol.KeptArrays())
+    assert reader.feed(frame)["X"][7] == 1.0
+
+
+def test_the_grader_accepts_no_kept_names_and_the_worker_no_unknown_ones() -> None:
+    body = {"$dict": {"X": {"$kept": "ab" * 32, "dtype": "<f8", "shape": [2]}}}
+    with pytest.raises(ProtocolError):
+        FrameReader().feed(_frame(body))
+    with pytest.raises(ProtocolError, match="kept array"):
+        FrameReader(kept=protocol.KeptArrays()).feed(_frame(body))
+
+
+def test_what_a_worker_keeps_is_bounded() -> None:
+    keeper = protocol.Keeper(limit_bytes=3 * 2**20)
+    arrays = [np.full(2**17, float(i)) for i in range(4)]  # 1 MiB each
+    frame = b"".join(protocol.encode_parts({"a": arrays}, keeper=keeper))
+    assert keeper.kept_bytes == 3 * 2**20 and len(keeper.kept) == 3
+    back = FrameReader(kept=protocol.KeptArrays()).feed(frame)["a"]
+    assert all(np.array_equal(a, b) for a, b in zip(back, arrays, strict=True))
+
+
+def test_frames_cross_a_pipe_in_parts_and_are_read_in_place() -> None:
+    import os
+    import threading
+
+    message = {"X": np.arange(500_000, dtype=np.float32).reshape(1000, 500)[:, ::2],
+               "small": [np.int8(3), np.ones(4, dtype=bool)], "text": "é" * 10}
+    read_fd, write_fd = os.pipe()
+    writer = protocol.FrameWriter(protocol.encode_parts(message))
+    got: list = []
+
+    def read() -> None:
+        reader = FrameReader()
+        while not got:
+            reply = reader.read_from(read_fd)
+            if reply is not None:
+                got.append(reply)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    while not writer.done:
+        writer.write_to(write_fd)
+    thread.join(10)
+    os.close(write_fd)
+    assert np.array_equal(got[0]["X"], message["X"]) and got[0]["text"] == message["text"]
+    assert got[0]["small"][0] == 3 and got[0]["small"][1].all()
+    with pytest.raises(EOFError):
+        FrameReader().read_from(read_fd)
+    os.close(read_fd)

@@ -348,6 +348,41 @@ def test_a_flood_announced_on_the_reply_pipe_is_refused_fast(make_student) -> No
     assert time.monotonic() - started < 5
 
 
+def test_a_large_argument_crosses_once_and_in_place_changes_never_reach_a_later_call(
+        make_student, monkeypatch: pytest.MonkeyPatch) -> None:
+    student = make_student('''
+        import os
+
+        def train_mlp(params, X, Y, **kwargs):
+            total = float(X.sum())
+            if kwargs.get("epochs") == 1:
+                X *= 2
+            if kwargs.get("epochs") == 3:
+                os._exit(3)
+            return {"sum": total}, {"loss": []}
+    ''')
+    sizes = []
+    encode = protocol.encode_parts
+
+    def measured(*args: object) -> list:
+        parts = encode(*args)
+        sizes.append(sum(memoryview(part).nbytes for part in parts))
+        return parts
+
+    monkeypatch.setattr(protocol, "encode_parts", measured)
+    X = np.random.default_rng(0).random((1000, 200))  # 1.6 MB
+    Y = np.zeros((1000, 10))
+    first, _ = student.train_mlp({}, X, Y, epochs=1)
+    assert student.last_call.in_place == ["args[1]"] and first["sum"] == X.sum()
+    second, _ = student.train_mlp({}, X, Y, epochs=2)
+    assert second["sum"] == X.sum() and student.last_call.in_place == []
+    assert sizes[0] > X.nbytes and sizes[1] < Y.nbytes + 10_000  # X is not sent again
+    with pytest.raises(StudentCrashed):
+        student.train_mlp({}, X, Y, epochs=3)
+    again, _ = student.train_mlp({}, X, Y, epochs=2)  # a restarted worker gets X again
+    assert again["sum"] == X.sum() and sizes[-1] > X.nbytes
+
+
 @pytest.mark.parametrize("value", [np.ones((2, 2), dtype=np.int64), np.ones((2, 2), dtype=bool)],
                          ids=["int", "bool"])
 def test_float_arrays_only(value: np.ndarray) -> None:
