@@ -124,6 +124,7 @@ def grade_command(args: argparse.Namespace) -> int:
     progress = Progress()
     if not args.cluster:
         batch.start_fork_server()  # its imports overlap the data set's loading
+    class_report.prepare()  # and the report's overlap the grading
     with tempfile.TemporaryDirectory(prefix="regkit-batch-") as scratch:
         try:
             saved = dataset.saved(assignment, config, Path(scratch))
