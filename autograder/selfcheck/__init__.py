@@ -6,7 +6,8 @@ student bundle, where ``check.py`` runs them. The kit's public suite runs the sa
 functions through the sandboxed engine, so ``autograder check`` and ``python check.py``
 say the same things in the same words.
 
-Modules here, the same for every assignment: :mod:`.messages` (the failure type),
+Modules here, the same for every assignment: :mod:`.registry` (a check and the
+decorator that registers it), :mod:`.messages` (the failure type),
 :mod:`.validate` and :mod:`.compare` (checks on returned values), :mod:`.datafile` (the
 expected values, stored as data), :mod:`.report` (the per-function table),
 :mod:`.student` (the submission as the checks call it), :mod:`.notebook_source` and

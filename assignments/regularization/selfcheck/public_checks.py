@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import explain, validate
 from .compare import close, close_or_explain, expect_raises, names_number
 from .messages import Failure
+from .registry import Check, registrar
 
 MODULE = "regularization"  # the submission's module: MODULE.py or MODULE.ipynb
 # The functions the checks call, in the report's order, with the signatures the
@@ -113,42 +112,8 @@ TRAINING_CASES = {
 # --- The registry -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Check:
-    """One public check: the function it grades, its weight, the rules it covers."""
-
-    function: str
-    weight: float
-    rules: tuple[str, ...]
-    run: Callable[..., None]
-    params: tuple[tuple[str, Any, tuple[str, ...]], ...] = field(default=())
-
-    @property
-    def name(self) -> str:
-        """The check's name, as test titles show it (``test_`` prefix dropped)."""
-        return self.run.__name__
-
-    def cases(self) -> list[tuple[str, tuple, tuple[str, ...]]]:
-        """``(shown name, extra arguments, rules)`` of each run of this check."""
-        title = self.name.replace("_", " ")
-        if not self.params:
-            return [(title, (), self.rules)]
-        return [(f"{title} [{case_id}]", (value,), self.rules + rules)
-                for case_id, value, rules in self.params]
-
-
 CHECKS: list[Check] = []
-
-
-def check(function: str, weight: float, *rules: str,
-          params: tuple[tuple[str, Any, tuple[str, ...]], ...] = ()) -> Callable:
-    """Register the decorated function as a public check of ``function``."""
-
-    def register(run: Callable[..., None]) -> Callable[..., None]:
-        CHECKS.append(Check(function, weight, rules, run, params))
-        return run
-
-    return register
+check = registrar(CHECKS)
 
 
 # --- Checking the shape of results --------------------------------------------------------

@@ -11,15 +11,13 @@ and ``check.py`` run the same functions from :data:`CHECKS`, in that order.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from . import validate
 from .compare import close, first_variant
 from .messages import Failure
+from .registry import Check, registrar
 
 MODULE = "softmax"  # the submission's module: MODULE.py or MODULE.ipynb
 # The functions the checks call, in the report's order, with the signatures the
@@ -60,42 +58,8 @@ def training_problem() -> tuple[np.ndarray, np.ndarray]:
 # --- The registry -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Check:
-    """One public check: the function it grades, its weight, the rules it covers."""
-
-    function: str
-    weight: float
-    rules: tuple[str, ...]
-    run: Callable[..., None]
-    params: tuple[tuple[str, Any, tuple[str, ...]], ...] = field(default=())
-
-    @property
-    def name(self) -> str:
-        """The check's name, as test titles show it."""
-        return self.run.__name__
-
-    def cases(self) -> list[tuple[str, tuple, tuple[str, ...]]]:
-        """``(shown name, extra arguments, rules)`` of each run of this check."""
-        title = self.name.replace("_", " ")
-        if not self.params:
-            return [(title, (), self.rules)]
-        return [(f"{title} [{case_id}]", (value,), self.rules + rules)
-                for case_id, value, rules in self.params]
-
-
 CHECKS: list[Check] = []
-
-
-def check(function: str, weight: float, *rules: str,
-          params: tuple[tuple[str, Any, tuple[str, ...]], ...] = ()) -> Callable:
-    """Register the decorated function as a public check of ``function``."""
-
-    def register(run: Callable[..., None]) -> Callable[..., None]:
-        CHECKS.append(Check(function, weight, rules, run, params))
-        return run
-
-    return register
+check = registrar(CHECKS)
 
 
 def _probabilities(student, Z: np.ndarray) -> np.ndarray:
