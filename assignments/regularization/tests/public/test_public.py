@@ -9,31 +9,7 @@ registry: one test per check, named after it, with its weight and the rules it c
 
 from __future__ import annotations
 
-import pytest
-
 from autograder.assignment import load
+from autograder.grading.public_tests import pytest_tests
 
-_PUBLIC_CHECKS = load("regularization").public_checks()
-CHECKS, Check = _PUBLIC_CHECKS.CHECKS, _PUBLIC_CHECKS.Check
-
-
-def _test_for(check: Check):
-    if check.params:
-        def test(student, expected, param):
-            check.run(student, expected, param)
-
-        test = pytest.mark.parametrize("param", [
-            pytest.param(value, id=case_id, marks=pytest.mark.rule(*rules))
-            for case_id, value, rules in check.params])(test)
-    else:
-        def test(student, expected):
-            check.run(student, expected)
-
-    test.__name__ = test.__qualname__ = f"test_{check.name}"
-    test.__doc__ = check.run.__doc__
-    test = pytest.mark.rule(*check.rules)(test)
-    return pytest.mark.graded(check.function, weight=check.weight)(test)
-
-
-for _check in CHECKS:
-    globals()[f"test_{_check.name}"] = _test_for(_check)
+globals().update(pytest_tests(load("regularization").public_checks().CHECKS))

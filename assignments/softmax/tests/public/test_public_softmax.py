@@ -9,30 +9,7 @@ weight and the rules it covers.
 
 from __future__ import annotations
 
-import pytest
-
 from autograder.assignment import load
+from autograder.grading.public_tests import pytest_tests
 
-_PUBLIC_CHECKS = load("softmax").public_checks()
-
-
-def _test_for(check):
-    if check.params:
-        def test(student, expected, param):
-            check.run(student, expected, param)
-
-        test = pytest.mark.parametrize("param", [
-            pytest.param(value, id=case_id, marks=pytest.mark.rule(*rules))
-            for case_id, value, rules in check.params])(test)
-    else:
-        def test(student, expected):
-            check.run(student, expected)
-
-    test.__name__ = test.__qualname__ = f"test_{check.name}"
-    test.__doc__ = check.run.__doc__
-    test = pytest.mark.rule(*check.rules)(test)
-    return pytest.mark.graded(check.function, weight=check.weight)(test)
-
-
-for _check in _PUBLIC_CHECKS.CHECKS:
-    globals()[f"test_{_check.name}"] = _test_for(_check)
+globals().update(pytest_tests(load("softmax").public_checks().CHECKS))
