@@ -24,6 +24,7 @@ from autograder.grading import nbgrader_layout, notebook
 from autograder.paths import SANDBOX_DIR
 from autograder.reports.documents import BATCH_FILES
 from autograder.sandbox.launch import Stage
+from autograder.selfcheck.messages import in_words
 
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 MAX_FOLDER_BYTES = 20 * 1024 * 1024
@@ -132,15 +133,11 @@ def discover(folder: Path, assignment: Assignment) -> list[tuple[str, Path]]:
     return survey(folder, assignment).submissions
 
 
-_COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-
-
 def _decode_python(raw: bytes, label: str, assignment: Assignment) -> str:
     if not raw.strip():
-        count = len(assignment.functions)
         raise UnusableSubmission(
             f"{label} is empty. Submit your {assignment.module_file} with the "
-            f"{_COUNTS[count] if count < len(_COUNTS) else count} functions filled in.")
+            f"{in_words(len(assignment.functions))} functions filled in.")
     if b"\x00" in raw:
         raise UnusableSubmission(f"{label} is not a text file (it contains binary data). "
                                  "Submit the .py file itself, not a compressed or compiled file.")

@@ -12,6 +12,14 @@ def subject(function: str) -> str:
     return f"`{function}`" if function.isidentifier() else function[:1].upper() + function[1:]
 
 
+_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def in_words(count: int) -> str:
+    """``count`` as a student reads it in a sentence: "three", or "12" past nine."""
+    return _NUMBERS[count] if 0 <= count < len(_NUMBERS) else str(count)
+
+
 def raised_message(function: str, type_name: str, message: str, student_traceback: str) -> str:
     """What a student reads when their ``function`` raised ``type_name``."""
     if type_name == "NotImplementedError":

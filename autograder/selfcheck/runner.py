@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import datafile
-from .messages import Failure, crashed_message, timeout_message
+from .messages import Failure, crashed_message, in_words, timeout_message
 from .notebook_source import code_cells, definitions
 from .public_checks import CHECKS, FUNCTIONS, MODULE, SIGNATURES
 from .report import Outcome, render
@@ -38,7 +38,6 @@ MAX_TIMEOUTS = 2           # after this many, a function's remaining checks are 
 POLL_S = 0.02
 PY, IPYNB = f"{MODULE}.py", f"{MODULE}.ipynb"
 SUBMISSION_NAMES = (PY, IPYNB)
-_COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 LOADING = "importing your submission"
 EXPECTATIONS_FILE = "expectations.npz"
 CHECKER_PROBLEM = ("check.py could not run this check because of a problem in check.py itself, "
@@ -135,9 +134,8 @@ def prepare(target: Path, workdir: Path, bundle: Path, release: dict) -> Prepare
         raise Unusable(f"{path.name} is not saved as UTF-8 text. In your editor choose 'Save "
                        "with encoding: UTF-8' and run the check again.") from None
     if not source.strip():
-        count = len(FUNCTIONS)
-        words = _COUNTS[count] if count < len(_COUNTS) else str(count)
-        raise Unusable(f"{path.name} is empty. Fill in the {words} functions first.")
+        raise Unusable(f"{path.name} is empty. Fill in the {in_words(len(FUNCTIONS))} "
+                       "functions first.")
     _check_syntax(source, path.name)
     return Prepared(str(path), path.resolve(), [folder, str(bundle)])
 
