@@ -107,35 +107,30 @@ def _to_generators(value, generators: list):
     return value
 
 
-def _snapshot(value, path: str, out: dict, kept: protocol.KeptArrays | None = None) -> None:
+def _record(value, path: str, out: dict, array_entry) -> None:
+    """Record ``array_entry(array)`` for every array and the keys or length of every
+    container under ``path``."""
+    if isinstance(value, np.ndarray):
+        out[path] = array_entry(value)
+    elif isinstance(value, list | tuple):
+        out[path] = len(value)
+        for i, item in enumerate(value):
+            _record(item, f"{path}[{i}]", out, array_entry)
+    elif isinstance(value, dict):
+        out[path] = tuple(value)
+        for key, item in value.items():
+            _record(item, f"{path}[{key!r}]", out, array_entry)
+
+
+def _snapshot(value, path: str, out: dict, kept: protocol.KeptArrays) -> None:
     """Record every array (the object and a copy of it: the array kept by the worker that
     it was copied from, if any) and the keys or length of every container under
     ``path``."""
-    if isinstance(value, np.ndarray):
-        original = kept.original(value) if kept is not None else None
-        out[path] = (value, value.copy() if original is None else original)
-    elif isinstance(value, list | tuple):
-        out[path] = len(value)
-        for i, item in enumerate(value):
-            _snapshot(item, f"{path}[{i}]", out, kept)
-    elif isinstance(value, dict):
-        out[path] = tuple(value)
-        for key, item in value.items():
-            _snapshot(item, f"{path}[{key!r}]", out, kept)
+    def entry(array: np.ndarray) -> tuple:
+        original = kept.original(array)
+        return array, array.copy() if original is None else original
 
-
-def _current(value, path: str, out: dict) -> None:
-    """Like :func:`_snapshot`, but record the arrays themselves, without copies."""
-    if isinstance(value, np.ndarray):
-        out[path] = value
-    elif isinstance(value, list | tuple):
-        out[path] = len(value)
-        for i, item in enumerate(value):
-            _current(item, f"{path}[{i}]", out)
-    elif isinstance(value, dict):
-        out[path] = tuple(value)
-        for key, item in value.items():
-            _current(item, f"{path}[{key!r}]", out)
+    _record(value, path, out, entry)
 
 
 def _bytes_view(array: np.ndarray) -> np.ndarray:
@@ -153,9 +148,9 @@ def _same_array(new, old: np.ndarray) -> bool:
 def _mutated(before: dict, args, kwargs) -> tuple[list[str], list[str]]:
     """The paths whose value changed, and among them the arrays changed in place (the
     others were replaced in, added to or removed from a container of the caller's)."""
-    after: dict = {}
-    _current(args, "args", after)
-    _current(kwargs, "kwargs", after)
+    after: dict = {}  # the arrays themselves now, without copies
+    _record(args, "args", after, lambda array: array)
+    _record(kwargs, "kwargs", after, lambda array: array)
     changed, in_place = [], []
     for path, old in before.items():
         new = after.get(path)
