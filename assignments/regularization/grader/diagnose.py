@@ -463,24 +463,12 @@ def train_cause(
             if _applicable(how, settings) and _params_match(
                     result_params, _train(params, X, Y, settings, state, how)[0]):
                 return sentence
-        if state_after is not None and state_after == state:
-            return ("your train_mlp did not draw any random number from the generator passed "
-                    "as rng (is it using np.random.permutation or a new default_rng()?). Every "
-                    "epoch draws rng.permutation(n), and dropout draws its masks from the "
-                    "same rng.")
-        if state_after is not None and state_after != expected_after:
-            return ("your train_mlp drew a different amount of random numbers from rng than the "
-                    "instructions say: per epoch one rng.permutation(n) (and with keep_prob < 1, "
-                    "per batch one dropout call on A1, then one on A2), all from the rng passed "
-                    "in, and nothing else.")
-        return ("no common mistake matches your result; compare your forward pass, backward "
-                "pass and update step line by line with the instructions.")
+        return _explain.training_draws(state, state_after, expected_after)
     if result_loss is not None and not _matches(list(result_loss), expected_loss):
         for how, sentence in _HISTORY_CAUSES:
             if _applicable(how, settings) and _matches(
                     list(result_loss), _train(params, X, Y, settings, state, how)[1]):
                 return sentence
-        return ('the parameters are right but history["loss"] is not: each entry is the plain '
-                "mean of that epoch's batch losses, computed on the batches before each update.")
+        return _explain.HISTORY_RULE
     return ""
 

@@ -96,20 +96,30 @@ def training(entry: dict, params: dict, losses: list | None = None,
         sentence = first_variant(params, entry["param_variants"], _params_match)
         if sentence:
             return sentence
-        if state_after is not None and state_after == state(entry["state_before"]):
-            return ("your train_mlp did not draw any random number from the generator passed "
-                    "as rng (is it using np.random.permutation or a new default_rng()?). Every "
-                    "epoch draws rng.permutation(n), and dropout draws its masks from the "
-                    "same rng.")
-        if state_after is not None and state_after != state(entry["state_after"]):
-            return ("your train_mlp drew a different amount of random numbers from rng than the "
-                    "instructions say: per epoch one rng.permutation(n) (and with keep_prob < 1, "
-                    "per batch one dropout call on A1, then one on A2), all from the rng passed "
-                    "in, and nothing else.")
-        return ("no common mistake matches your result; compare your forward pass, backward "
-                "pass and update step line by line with the instructions.")
+        return training_draws(state(entry["state_before"]), state_after,
+                              state(entry["state_after"]))
     if losses is not None and not matches(list(losses), entry["losses"]):
-        return first_variant(list(losses), entry["loss_variants"]) or (
-            'the parameters are right but history["loss"] is not: each entry is the plain '
-            "mean of that epoch's batch losses, computed on the batches before each update.")
+        return first_variant(list(losses), entry["loss_variants"]) or HISTORY_RULE
     return ""
+
+
+HISTORY_RULE = ('the parameters are right but history["loss"] is not: each entry is the plain '
+                "mean of that epoch's batch losses, computed on the batches before each update.")
+
+
+def training_draws(before: dict, after: dict | None, expected_after: dict) -> str:
+    """Why trained parameters that match no common mistake differ, from the generator's
+    state ``before`` the call, ``after`` it (None: unknown) and the state a correct loop
+    leaves (``expected_after``). The hidden suite's explanations use it too."""
+    if after is not None and after == before:
+        return ("your train_mlp did not draw any random number from the generator passed "
+                "as rng (is it using np.random.permutation or a new default_rng()?). Every "
+                "epoch draws rng.permutation(n), and dropout draws its masks from the "
+                "same rng.")
+    if after is not None and after != expected_after:
+        return ("your train_mlp drew a different amount of random numbers from rng than the "
+                "instructions say: per epoch one rng.permutation(n) (and with keep_prob < 1, "
+                "per batch one dropout call on A1, then one on A2), all from the rng passed "
+                "in, and nothing else.")
+    return ("no common mistake matches your result; compare your forward pass, backward "
+            "pass and update step line by line with the instructions.")
