@@ -15,8 +15,10 @@ It measures:
   its fork to its exit; the fork server, started once per batch, counts in the whole
   command only).
   This and the bare measurement are taken ``--repeat`` times (default 5), alternating,
-  and their medians compared, since one run of either varies by several per cent; the
-  lowest and highest overhead of the single pairs are printed too, to show that spread.
+  since one run of either varies by several per cent: the overhead is the median of the
+  pairs' ratios (each grading next to the bare run just before it, so that a slower
+  minute of the machine slows both), and the lowest and highest of them are printed too,
+  to show the spread.
 - **class --jobs 1** and **class --jobs N** (N = cores): a class of ten, one correct
   submission and nine single faults (three per function), with the peak memory (RSS of a
   grading process and its workers) of one grading slot.
@@ -273,7 +275,7 @@ def ratios(found: dict) -> dict[str, float]:
     """The ratios the README quotes."""
     result = {
         "overhead (grading process of one student / bare)":
-            found["grade_one_student"] / found["bare"],
+            statistics.median(found["overhead_pairs"]),
         "overhead, lowest of the single pairs": min(found["overhead_pairs"]),
         "overhead, highest of the single pairs": max(found["overhead_pairs"]),
         "overhead (whole grade command, one student / bare)": found["grade_one"] / found["bare"],
