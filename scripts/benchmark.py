@@ -1,6 +1,7 @@
 """Measures, side by side in one run, what grading costs compared with the work itself.
 
-Run: ``.venv/bin/python scripts/benchmark.py [--out DIR] [--repeat N] [--no-nbgrader]``.
+Run: ``.venv/bin/python scripts/benchmark.py [--out DIR] [--repeat N] [--class-repeat N]
+[--no-nbgrader]``.
 It measures:
 
 - **bare**: the student's own calls alone. The hidden suite is run once on the correct
@@ -21,7 +22,8 @@ It measures:
   to show the spread.
 - **class --jobs 1** and **class --jobs N** (N = cores): a class of ten, one correct
   submission and nine single faults (three per function), with the peak memory (RSS of a
-  grading process and its workers) of one grading slot.
+  grading process and its workers) of one grading slot. Both are run ``--class-repeat``
+  times (default 2), alternating; the speed-up is the median of the pairs' ratios.
 - **class on Dask**: the same class with ``--cluster local:N`` (a LocalCluster of N
   single-threaded workers), and whether its gradebook equals the local one byte for byte.
 - **nbgrader autograde**: when nbgrader is installed, the same ten as a classic nbgrader
@@ -234,7 +236,7 @@ def build_class(folder: Path) -> list[Path]:
     return [folder / path.name for path in files]
 
 
-def measure(scratch: Path, with_nbgrader: bool, repeat: int) -> dict:
+def measure(scratch: Path, with_nbgrader: bool, repeat: int, class_repeat: int) -> dict:
     """Every measurement of the benchmark, in one run."""
     cores = os.cpu_count() or 1
     found: dict = {"cores": cores}
@@ -251,9 +253,15 @@ def measure(scratch: Path, with_nbgrader: bool, repeat: int) -> dict:
     found["grade_one_student"] = statistics.median(students)
     found["overhead_pairs"] = [s / b for s, b in zip(students, bares, strict=True)]
     students = build_class(scratch / "class")
-    found["class_j1"], _ = grade(scratch / "class", scratch / "out-j1", 1)
-    found["class_jn"], found["slot_peak_bytes"] = grade(scratch / "class", scratch / "out-jn",
-                                                        cores, sample=True)
+    ones, ns, peaks = [], [], []
+    for _ in range(class_repeat):  # alternating, as the one-student pairs
+        ones.append(grade(scratch / "class", scratch / "out-j1", 1)[0])
+        seconds, peak = grade(scratch / "class", scratch / "out-jn", cores, sample=True)
+        ns.append(seconds)
+        peaks.append(peak)
+    found["class_j1"], found["class_jn"] = statistics.median(ones), statistics.median(ns)
+    found["speedup_pairs"] = [j1 / jn for j1, jn in zip(ones, ns, strict=True)]
+    found["slot_peak_bytes"] = max(peaks)
     found["class_cluster"], _ = grade(scratch / "class", scratch / "out-dask", cores,
                                       cluster=f"local:{cores}")
     found["cluster_same_gradebook"] = ((scratch / "out-dask" / "gradebook.csv").read_bytes()
@@ -279,8 +287,9 @@ def ratios(found: dict) -> dict[str, float]:
         "overhead, lowest of the single pairs": min(found["overhead_pairs"]),
         "overhead, highest of the single pairs": max(found["overhead_pairs"]),
         "overhead (whole grade command, one student / bare)": found["grade_one"] / found["bare"],
-        f"speed-up (--jobs {found['cores']} vs --jobs 1)": found["class_j1"] / found["class_jn"],
-        "parallel efficiency": found["class_j1"] / (found["cores"] * found["class_jn"]),
+        f"speed-up (--jobs {found['cores']} vs --jobs 1)": statistics.median(
+            found["speedup_pairs"]),
+        "parallel efficiency": statistics.median(found["speedup_pairs"]) / found["cores"],
         f"--cluster local:{found['cores']} / --jobs {found['cores']}":
             found["class_cluster"] / found["class_jn"],
         "seconds per student per core (--jobs N)": found["class_jn"] * found["cores"] / 10,
@@ -354,6 +363,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmark-output")
     parser.add_argument("--repeat", type=int, default=5,
                         help="runs of the bare and one-student measurements (medians)")
+    parser.add_argument("--class-repeat", type=int, default=2,
+                        help="runs of the class at --jobs 1 and --jobs N (medians)")
     parser.add_argument("--no-nbgrader", action="store_true",
                         help="skip the nbgrader baseline even when nbgrader is installed")
     parser.add_argument("--bare", type=Path, help=argparse.SUPPRESS)
@@ -364,7 +375,8 @@ def main() -> None:
     with_nbgrader = not args.no_nbgrader and shutil.which("nbgrader", path=str(
         Path(sys.executable).parent)) is not None
     with tempfile.TemporaryDirectory(prefix="regkit-benchmark-") as scratch:
-        found = measure(Path(scratch), with_nbgrader, max(1, args.repeat))
+        found = measure(Path(scratch), with_nbgrader, max(1, args.repeat),
+                        max(1, args.class_repeat))
     write(found, args.out)
 
 
