@@ -346,7 +346,8 @@ def _plot(times: dict[str, float], found_ratios: dict[str, float], path: Path) -
     axis.barh(names[::-1], [times[n] for n in names][::-1], color="#4477aa")
     for y, name in enumerate(names[::-1]):
         axis.text(times[name], y, f" {times[name]:.1f} s", va="center", fontsize=8)
-    axis.set_xlabel("wall-clock seconds (one run, side by side)")
+    axis.set_xlabel("wall-clock seconds (medians of the runs; the overhead is the median of "
+                    "the pairs)")
     shown = [k for k in found_ratios
              if k.startswith("overhead (grading") or k == "parallel efficiency"]
     axis.set_title("; ".join(f"{k.split(' (')[0]} {found_ratios[k]:.2f}" for k in shown),
