@@ -31,11 +31,9 @@ SOURCE = textwrap.dedent(f'''
     def l2_regularization(weights, lambda_):
         """Churn through 256 KiB arrays as a training loop does; return the page faults."""
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        total = 0.0
         for step in range({STEPS}):
             a = np.full(32 * 1024, float(step))   # 256 KiB, touched
             b = a * 2.0                            # another, touched
-            total += float(b[-1])
             del a, b
         return float(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before), []
 
