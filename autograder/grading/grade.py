@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import gc
 import os
 import signal
 import sys
@@ -239,6 +240,17 @@ def run(task: GradingTask) -> int:
     return 0
 
 
+def _freeze_imported_objects() -> None:
+    """Move every object that exists now (the grader's, pytest's, numpy's and matplotlib's
+    imports) out of the garbage collector's sight.
+
+    They live as long as this short process does. Without this, each full collection (a
+    few during a grading, and pytest's at the end of the session) walks all of them:
+    about 0.05 to 0.1 s of a grading's critical path.
+    """
+    gc.freeze()
+
+
 def run_forked(task: GradingTask, stderr_path: str, environment: dict[str, str],
                cwd: str) -> None:
     """The entry point of a grading process forked from the batch's fork server.
@@ -247,6 +259,7 @@ def run_forked(task: GradingTask, stderr_path: str, environment: dict[str, str],
     to a file the batch reads when the process fails (as for a separately started
     process), then runs :func:`run`.
     """
+    _freeze_imported_objects()
     os.environ.clear()
     os.environ.update(environment)
     os.chdir(cwd)
@@ -266,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fingerprint", default="")
     parser.add_argument("--data", default="", help="the data set the batch saved")
     args = parser.parse_args(argv)
+    _freeze_imported_objects()
     return run(GradingTask(args.name, Path(args.path), Path(args.suite), Path(args.out),
                            Path(args.config), args.isolation, args.seed, args.slot,
                            args.fingerprint, Path(args.data) if args.data else None))
