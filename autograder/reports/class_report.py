@@ -5,7 +5,8 @@ Everything comes from the files the run wrote (each student's ``results.json`` a
 ``timings.csv``), so the overview of a resumed run covers every student, not only those
 graded last. The page shows: score histograms per function, the pass rate of every test
 (the tests most students fail first), the common causes of lost points with counts,
-grading time per student, and the isolation each student was graded under.
+the grading times (a histogram, the same size for any class, and the slowest students), and
+the isolation each student was graded under.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import base64
 import csv
 import html
-import io
 import re
 import statistics
 import threading
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.reports import documents as reports
+from autograder.reports.figures import png_drawn_once
 
 REPORT_FILE = reports.REPORT_FILE
 TIMINGS_FILE = "timings.csv"
@@ -49,11 +50,12 @@ class ClassData:
         return [r["extra_data"]["per_function"][function] for r in self.results.values()]
 
     def maximum(self, function: str | None = None) -> float:
-        """The most points a student could get (in ``function``)."""
+        """The most points a student could get (in ``function``), to 2 decimals as the
+        points themselves (the tests' shares, 4 decimals each, add up to 24.9998 for 25)."""
         if function is None:
             return max((float(r["extra_data"]["max_score"]) for r in self.results.values()),
                        default=0.0)
-        return max((sum(t["max_score"] for t in r["tests"] if t["tags"] == [function])
+        return max((round(sum(t["max_score"] for t in r["tests"] if t["tags"] == [function]), 2)
                     for r in self.results.values()), default=0.0)
 
 
@@ -128,13 +130,13 @@ def summary(data: ClassData, slowest: int = 3) -> str:
 
 
 _imports: threading.Thread | None = None
+_DPI = 90
+_SLOWEST_SHOWN = 10
 
 
-def _import_pyplot() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
+def _import_matplotlib() -> None:
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
 
 
 def prepare() -> None:
@@ -143,52 +145,80 @@ def prepare() -> None:
     at the end."""
     global _imports
     if _imports is None:
-        _imports = threading.Thread(target=_import_pyplot, name="class report imports",
+        _imports = threading.Thread(target=_import_matplotlib, name="class report imports",
                                     daemon=True)
         _imports.start()
 
 
-def _png(figure) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+def _figure(width: float, height: float, *, left: float) -> object:
+    """A figure of ``width`` x ``height`` inches whose margins (``left`` inches for the y
+    labels) hold its labels, so that it is drawn once (:func:`png_drawn_once`)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=_DPI)
+    figure.subplots_adjust(left=left / width, right=1 - 0.25 / width, bottom=0.6 / height,
+                           top=1 - 0.4 / height, wspace=0.35)
+    return figure
+
+
+def _png(figure: object) -> str:
+    return base64.b64encode(png_drawn_once(figure, _DPI)).decode("ascii")
+
+
+def _histograms(data: ClassData) -> str:
+    columns = (None, *data.functions)
+    figure = _figure(3.5 * len(columns), 3, left=0.7)
+    for axis, function in zip(figure.subplots(1, len(columns), squeeze=False)[0], columns,
+                              strict=True):
+        scores = data.scores(function)
+        top = max([data.maximum(function), *scores]) or 1.0  # a full score is in the last bin
+        axis.hist(scores, bins=10, range=(0, top), color="#4477aa",
+                  edgecolor="white")
+        axis.set_title(function or "total")
+        axis.set_xlabel(f"points (of {round(top, 2):g})")
+        axis.set_ylabel("students")
+        axis.yaxis.get_major_locator().set_params(integer=True)
+    return _png(figure)
+
+
+def _pass_rates(data: ClassData) -> str:
+    rates = pass_rates(data)
+    labels = [name[:70] for name, _, _ in rates][::-1]
+    # About 0.055 inch per character at 7 points; a longer label falls back to two passes.
+    figure = _figure(10, max(2.5, 0.22 * len(rates) + 1),
+                     left=0.3 + 0.055 * max(map(len, labels), default=10))
+    axis = figure.subplots()
+    axis.barh(labels, [100 * p / n for _, p, n in rates][::-1], color="#228833")
+    axis.set_xlim(0, 100)
+    axis.set_xlabel("% of students passing")
+    axis.tick_params(axis="y", labelsize=7)
+    return _png(figure)
+
+
+def _timings(data: ClassData) -> str:
+    """How many students took how long: one histogram, the same size for any class."""
+    figure = _figure(10, 3, left=0.7)
+    axis = figure.subplots()
+    axis.hist(list(data.seconds.values()), bins=20, color="#aa3377", edgecolor="white")
+    axis.set_xlabel("grading time of one student (s)")
+    axis.set_ylabel("students")
+    axis.yaxis.get_major_locator().set_params(integer=True)
+    return _png(figure)
 
 
 def _figures(data: ClassData) -> dict[str, str]:
     prepare()
     _imports.join()
-    from matplotlib import pyplot as plt
-
-    images = {}
-    columns = (None, *data.functions)
-    figure, axes = plt.subplots(1, len(columns), figsize=(3.5 * len(columns), 3), squeeze=False)
-    for axis, function in zip(axes[0], columns, strict=True):
-        top = data.maximum(function) or 1.0
-        axis.hist(data.scores(function), bins=10, range=(0, top), color="#4477aa",
-                  edgecolor="white")
-        axis.set_title(function or "total")
-        axis.set_xlabel(f"points (of {round(top, 2):g})")
-        axis.set_ylabel("students")
-    images["histograms"] = _png(figure)
-    plt.close(figure)
-    rates = pass_rates(data)
-    figure, axis = plt.subplots(figsize=(10, max(2.5, 0.22 * len(rates))))
-    axis.barh([name[:70] for name, _, _ in rates][::-1],
-              [100 * p / n for _, p, n in rates][::-1], color="#228833")
-    axis.set_xlim(0, 100)
-    axis.set_xlabel("% of students passing")
-    axis.tick_params(axis="y", labelsize=7)
-    images["pass_rates"] = _png(figure)
-    plt.close(figure)
+    images = {"histograms": _histograms(data), "pass_rates": _pass_rates(data)}
     if data.seconds:
-        names = sorted(data.seconds, key=data.seconds.get)
-        figure, axis = plt.subplots(figsize=(10, max(2.5, 0.22 * len(names))))
-        axis.barh([n[:40] for n in names], [data.seconds[n] for n in names], color="#aa3377")
-        axis.set_xlabel("grading time (s)")
-        axis.tick_params(axis="y", labelsize=7)
-        images["timings"] = _png(figure)
-        plt.close(figure)
+        images["timings"] = _timings(data)
     return images
+
+
+def slowest(data: ClassData, count: int = _SLOWEST_SHOWN) -> list[list[str]]:
+    """The ``count`` students who took longest, slowest first: name and seconds."""
+    worst = sorted(data.seconds.items(), key=lambda kv: (-kv[1], kv[0]))[:count]
+    return [[name, f"{seconds:.1f}"] for name, seconds in worst]
 
 
 # --- The page ------------------------------------------------------------------------------
@@ -233,7 +263,9 @@ def page(data: ClassData) -> str:
              _table(["function", "cause", "students"], [list(c) for c in causes(data)[:40]]),
              "<h2>Submissions with a problem</h2>",
              _table(["student", "problem"], [[s, e[:300]] for s, e in data.errors.items()]),
-             "<h2>Grading time per student</h2>", _image(images, "timings", "grading times"),
+             "<h2>Grading time per student</h2>",
+             _image(images, "timings", "histogram of grading times"),
+             _table(["slowest students", "seconds"], slowest(data)) if data.seconds else "",
              "</body></html>"]
     return "\n".join(parts)
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 from pathlib import Path
 
 from autograder.assignment import Assignment, Curves
 from autograder.reports import documents as reports
+from autograder.reports.figures import png_drawn_once
 
 FEEDBACK_HTML = "feedback.html"
 _STYLE = """body{font-family:sans-serif;margin:2em;max-width:900px;color:#222}
@@ -69,30 +69,7 @@ def _curves_png(declared: Curves, curves: dict[str, list[float]], band: dict | N
         axis.set_xlabel("epoch")
         axis.set_ylabel("loss")
         axis.legend(fontsize=8)
-    return base64.b64encode(_png_drawn_once(figure)).decode("ascii")
-
-
-def _png_drawn_once(figure: object) -> bytes:
-    """``figure`` as a PNG cropped to what it shows, as savefig(bbox_inches="tight") would
-    give it, from one drawing; when something reaches past the figure's edge (a very wide
-    tick label), savefig's own two-pass layout is used."""
-    import numpy as np
-    from matplotlib import image
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    canvas = FigureCanvasAgg(figure)
-    canvas.draw()
-    box = figure.get_tightbbox(canvas.get_renderer()).padded(0.1)
-    width, height = canvas.get_width_height()
-    x0, y0 = int(np.floor(box.x0 * _DPI)), int(np.floor(box.y0 * _DPI))
-    x1, y1 = int(np.ceil(box.x1 * _DPI)), int(np.ceil(box.y1 * _DPI))
-    buffer = io.BytesIO()
-    if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
-        figure.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight")
-    else:
-        pixels = np.asarray(canvas.buffer_rgba())[height - y1 : height - y0, x0:x1]
-        image.imsave(buffer, pixels, format="png", dpi=_DPI)
-    return buffer.getvalue()
+    return base64.b64encode(png_drawn_once(figure, _DPI)).decode("ascii")
 
 
 def page(results: dict, assignment: Assignment) -> str:

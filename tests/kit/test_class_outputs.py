@@ -213,7 +213,7 @@ def test_feedback_plots_are_cropped_as_a_tight_savefig_would_crop_them() -> None
 
     from matplotlib.figure import Figure
 
-    from autograder.reports import feedback_html
+    from autograder.reports import figures
 
     def size(png: bytes) -> tuple[int, int]:
         return struct.unpack(">II", png[16:24])
@@ -230,6 +230,6 @@ def test_feedback_plots_are_cropped_as_a_tight_savefig_would_crop_them() -> None
     for label in ("loss", "a label far too long to fit left of the axes " * 3):
         tight = io.BytesIO()
         figure(label).savefig(tight, format="png", dpi=90, bbox_inches="tight")
-        once = feedback_html._png_drawn_once(figure(label))
+        once = figures.png_drawn_once(figure(label), 90)
         assert all(abs(a - b) <= 2 for a, b in zip(size(once), size(tight.getvalue()),
                                                    strict=True)), (label, size(once))
