@@ -10,7 +10,11 @@ It measures:
   the time inside the calls is counted. A call the suite made through the substitution
   worker is replayed on a second copy of the module whose substituted functions are the
   known-good ones (bound as plain attributes): the same computation the suite asked for,
-  without the redirection around it.
+  without the redirection around it. The same replay is then run in one process per
+  core, all started together (the copies forked after the recording): the bare replay
+  alone divided by their mean is **the machine's own parallel efficiency** on this work:
+  a grader whose slots run it on every core at once can hardly do better (cores share
+  caches, memory bandwidth and, on a virtual machine, the host).
 - **grade one**: ``autograder grade`` on that one submission, as a fresh command (the
   whole command, and the grading process of the student alone, from ``timings.csv``: from
   its fork to its exit; the fork server, started once per batch, counts in the whole
@@ -116,8 +120,47 @@ def _with_known_good(module: types.ModuleType, assignment) -> types.ModuleType:
     return module
 
 
+def _replay(modules: dict, calls: list[Call]) -> float:
+    """Seconds inside ``calls`` replayed on ``modules`` (errors are part of the suite)."""
+    seconds = 0.0
+    for substituted, function, args, kwargs in calls:
+        args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
+        started = time.perf_counter()
+        with contextlib.suppress(Exception):  # the suite also makes calls that must raise
+            getattr(modules[substituted], function)(*args, **kwargs)
+        seconds += time.perf_counter() - started
+    return seconds
+
+
+def _replay_at_once(modules: dict, calls: list[Call], copies: int) -> list[float]:
+    """The replay in this process and in ``copies - 1`` forked copies of it, started
+    together: what the machine itself gives that many grading slots running the same work,
+    with no grader involved."""
+    start_read, start_write = os.pipe()
+    result_read, result_write = os.pipe()
+    children = []
+    for _ in range(copies - 1):
+        pid = os.fork()
+        if pid == 0:  # a copy: wait for the start, replay, report one line, leave
+            os.read(start_read, 1)
+            os.write(result_write, f"{_replay(modules, calls)}\n".encode())
+            os._exit(0)
+        children.append(pid)
+    os.write(start_write, b"x" * len(children))
+    seconds = [_replay(modules, calls)]
+    for pid in children:
+        os.waitpid(pid, 0)
+    os.close(result_write)
+    with os.fdopen(result_read) as lines:
+        seconds += [float(line) for line in lines]
+    os.close(start_read)
+    os.close(start_write)
+    return seconds
+
+
 def _bare_child(path: Path) -> None:
-    """Replay the suite's calls on the submission in this process; print the seconds."""
+    """Replay the suite's calls on the submission in this process, then in as many
+    processes at once as there are cores; print the seconds."""
     from autograder import config
 
     calls = _record_calls(path)
@@ -126,18 +169,14 @@ def _bare_child(path: Path) -> None:
     modules = {False: _load(path, "bare_submission")}
     if assignment.substitutes:
         modules[True] = _with_known_good(_load(path, "bare_substituted"), assignment)
-    seconds = 0.0
-    for substituted, function, args, kwargs in calls:
-        args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
-        started = time.perf_counter()
-        with contextlib.suppress(Exception):  # the suite also makes calls that must raise
-            getattr(modules[substituted], function)(*args, **kwargs)
-        seconds += time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "calls": len(calls)}))
+    alone = _replay(modules, calls)
+    together = _replay_at_once(modules, calls, os.cpu_count() or 1)
+    print(json.dumps({"seconds": alone, "together": together, "calls": len(calls)}))
 
 
 def bare(path: Path) -> dict:
-    """The bare cost of the suite's calls on ``path``: one process, one thread."""
+    """The bare cost of the suite's calls on ``path``: one process, one thread (and, in
+    ``together``, the seconds of one such replay per core, all run at once)."""
     result = subprocess.run([sys.executable, __file__, "--bare", str(path)], cwd=ROOT,
                             capture_output=True, text=True, env={**os.environ, **ONE_THREAD})
     if result.returncode != 0:
@@ -243,15 +282,18 @@ def measure(scratch: Path, with_nbgrader: bool, repeat: int, class_repeat: int) 
     one = scratch / "one"
     one.mkdir()
     shutil.copy(CORRECT, one)
-    bares, wholes, students = [], [], []
+    bares, wholes, students, machine = [], [], [], []
     for _ in range(repeat):
-        bares.append(bare(CORRECT)["seconds"])
+        replayed = bare(CORRECT)
+        bares.append(replayed["seconds"])
+        machine.append(replayed["seconds"] / statistics.fmean(replayed["together"]))
         wholes.append(grade(one, scratch / "out-one", 1)[0])
         students.append(student_seconds(scratch / "out-one"))
     found["bare"] = statistics.median(bares)
     found["grade_one"] = statistics.median(wholes)
     found["grade_one_student"] = statistics.median(students)
     found["overhead_pairs"] = [s / b for s, b in zip(students, bares, strict=True)]
+    found["machine_efficiency"] = statistics.median(machine)
     students = build_class(scratch / "class")
     ones, ns, peaks = [], [], []
     for _ in range(class_repeat):  # alternating, as the one-student pairs
@@ -290,6 +332,8 @@ def ratios(found: dict) -> dict[str, float]:
         f"speed-up (--jobs {found['cores']} vs --jobs 1)": statistics.median(
             found["speedup_pairs"]),
         "parallel efficiency": statistics.median(found["speedup_pairs"]) / found["cores"],
+        "the machine's own parallel efficiency (one bare replay alone / one per core at once)":
+            found["machine_efficiency"],
         f"--cluster local:{found['cores']} / --jobs {found['cores']}":
             found["class_cluster"] / found["class_jn"],
         "seconds per student per core (--jobs N)": found["class_jn"] * found["cores"] / 10,
