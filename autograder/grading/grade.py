@@ -246,7 +246,7 @@ def _freeze_imported_objects() -> None:
 
     They live as long as this short process does. Without this, each full collection (a
     few during a grading, and pytest's at the end of the session) walks all of them:
-    about 0.05 to 0.1 s of a grading's critical path.
+    0.05 to 0.08 s of a grading's critical path, measured on the correct sample.
     """
     gc.freeze()
 
