@@ -109,7 +109,7 @@ def causes(data: ClassData) -> list[tuple[str, str, int]]:
     return [(f, c, n) for (f, c), n in counts.most_common()]
 
 
-def summary(data: ClassData, slowest: int = 3) -> str:
+def summary(data: ClassData, shown: int = 3) -> str:
     """The few lines printed on stderr at the end of a grading run."""
     if not data.results:
         return "no student was graded"
@@ -119,10 +119,10 @@ def summary(data: ClassData, slowest: int = 3) -> str:
         values = data.scores(function)
         lines.append(f"  {function or 'total':<18} mean {statistics.fmean(values):6.2f}  "
                      f"median {statistics.median(values):6.2f}  of "
-                     f"{round(data.maximum(function), 2):g}")
+                     f"{data.maximum(function):g}")
     if data.seconds:
-        worst = sorted(data.seconds.items(), key=lambda kv: -kv[1])[:slowest]
-        lines.append("  slowest: " + ", ".join(f"{s} {t:.1f} s" for s, t in worst))
+        lines.append("  slowest: " + ", ".join(f"{name} {seconds} s"
+                                               for name, seconds in slowest(data, shown)))
     return "\n".join(lines)
 
 
