@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 from autograder import config as config_module
 from autograder.config import Config
@@ -100,7 +101,7 @@ def grade(name: str, path: Path, suite: Path, config: Config, *, seed: int, slot
                          isolation=sandbox.describe(mode, cgroup.probe()),
                          **result_fields(config))
     assignment = config.assignment
-    with tempfile.TemporaryDirectory(prefix="regkit-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="regkit-") as workdir, one_blas_thread():
         try:
             staged = submission.stage(name, path, Path(workdir) / "stage", assignment)
         except submission.UnusableSubmission as problem:
@@ -142,6 +143,15 @@ def grade(name: str, path: Path, suite: Path, config: Config, *, seed: int, slot
                              else student.output.text())
             kill_descendants()
     return result
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager:
+    """The grader's own arithmetic on one BLAS thread, as the workers' is (their
+    environment sets it): its results then do not depend on the machine's core count, and
+    no idle BLAS thread of the trusted process spins beside the worker's training. With
+    OpenBLAS's two threads there, ten gradings at ``--jobs 1`` on two cores took 1 to 14 s
+    longer in all (three alternating pairs)."""
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def result_fields(config: Config) -> dict:

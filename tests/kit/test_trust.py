@@ -550,3 +550,28 @@ def test_hidden_suite_error_messages_keep_one_line_without_long_numbers() -> Non
     shown = _first_line(raised).student_message()
     assert "shapes (3,4) and (5,6) not aligned" in shown
     assert state not in shown and "0.73914" not in shown and "0.1182" not in shown
+
+
+ONE_THREAD_SUITE = '''
+import pytest
+from threadpoolctl import threadpool_info
+
+
+@pytest.mark.graded("l2_regularization", weight=1)
+def test_the_trusted_side_computes_on_one_blas_thread():
+    assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {1}
+'''
+
+
+def test_the_grader_computes_on_one_blas_thread_and_gives_the_threads_back(
+        tmp_path: Path) -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_threads.py").write_text(ONE_THREAD_SUITE)
+    with threadpool_limits(limits=2, user_api="blas"):  # as on any machine with 2+ cores
+        before = threadpool_info()
+        result = _grade_file(tmp_path, REFERENCE.read_text(), suite, 1)
+        assert threadpool_info() == before
+    assert [t.outcome.passed for t in result.tests] == [True], result.tests
