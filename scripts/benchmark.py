@@ -19,11 +19,11 @@ It measures:
   whole command, and the grading process of the student alone, from ``timings.csv``: from
   its fork to its exit; the fork server, started once per batch, counts in the whole
   command only).
-  This and the bare measurement are taken ``--repeat`` times (default 5), alternating,
-  since one run of either varies by several per cent: the overhead is the median of the
-  pairs' ratios (each grading next to the bare run just before it, so that a slower
-  minute of the machine slows both), and the lowest and highest of them are printed too,
-  to show the spread.
+  This is taken ``--repeat`` times (default 5), between bare runs (bare, grade, bare,
+  ..., bare), since one run of either varies by several per cent: the overhead is the
+  median of the gradings' ratios to the mean of the bare runs just before and just after
+  each (so that a machine drifting through the minute moves both sides alike), and the
+  lowest and highest of them are printed too, to show the spread.
 - **class --jobs 1** and **class --jobs N** (N = cores): a class of ten, one correct
   submission and nine single faults (three per function), with the peak memory (RSS of a
   grading process and its workers) of one grading slot. Both are run ``--class-repeat``
@@ -46,6 +46,7 @@ import contextlib
 import copy
 import csv
 import importlib.util
+import itertools
 import json
 import os
 import platform
@@ -282,21 +283,23 @@ def measure(scratch: Path, with_nbgrader: bool, repeat: int, class_repeat: int) 
     one = scratch / "one"
     one.mkdir()
     shutil.copy(CORRECT, one)
-    bares, wholes, students, machine = [], [], [], []
-    for _ in range(repeat):
-        replayed = bare(CORRECT)
-        bares.append(replayed["seconds"])
-        machine.append(replayed["seconds"] / statistics.fmean(replayed["together"]))
+    replays, wholes, students = [bare(CORRECT)], [], []
+    for _ in range(repeat):  # bare, grade, bare, grade, ..., bare
         wholes.append(grade(one, scratch / "out-one", 1)[0])
         students.append(student_seconds(scratch / "out-one"))
+        replays.append(bare(CORRECT))
+    bares = [replayed["seconds"] for replayed in replays]
     found["bare"] = statistics.median(bares)
     found["grade_one"] = statistics.median(wholes)
     found["grade_one_student"] = statistics.median(students)
-    found["overhead_pairs"] = [s / b for s, b in zip(students, bares, strict=True)]
-    found["machine_efficiency"] = statistics.median(machine)
+    # Each grading against the mean of the bare runs just before and just after it.
+    around = [(before + after) / 2 for before, after in itertools.pairwise(bares)]
+    found["overhead_pairs"] = [s / b for s, b in zip(students, around, strict=True)]
+    found["machine_efficiency"] = statistics.median(
+        r["seconds"] / statistics.fmean(r["together"]) for r in replays)
     students = build_class(scratch / "class")
     ones, ns, peaks = [], [], []
-    for _ in range(class_repeat):  # alternating, as the one-student pairs
+    for _ in range(class_repeat):  # alternating, so that drift slows both alike
         ones.append(grade(scratch / "class", scratch / "out-j1", 1)[0])
         seconds, peak = grade(scratch / "class", scratch / "out-jn", cores, sample=True)
         ns.append(seconds)
@@ -326,8 +329,8 @@ def ratios(found: dict) -> dict[str, float]:
     result = {
         "overhead (grading process of one student / bare)":
             statistics.median(found["overhead_pairs"]),
-        "overhead, lowest of the single pairs": min(found["overhead_pairs"]),
-        "overhead, highest of the single pairs": max(found["overhead_pairs"]),
+        "overhead, lowest of the single gradings": min(found["overhead_pairs"]),
+        "overhead, highest of the single gradings": max(found["overhead_pairs"]),
         "overhead (whole grade command, one student / bare)": found["grade_one"] / found["bare"],
         f"speed-up (--jobs {found['cores']} vs --jobs 1)": statistics.median(
             found["speedup_pairs"]),
@@ -390,8 +393,8 @@ def _plot(times: dict[str, float], found_ratios: dict[str, float], path: Path) -
     axis.barh(names[::-1], [times[n] for n in names][::-1], color="#4477aa")
     for y, name in enumerate(names[::-1]):
         axis.text(times[name], y, f" {times[name]:.1f} s", va="center", fontsize=8)
-    axis.set_xlabel("wall-clock seconds (medians of the runs; the overhead is the median of "
-                    "the pairs)")
+    axis.set_xlabel("wall-clock seconds (medians; overhead: each grading / the bare runs "
+                    "around it)")
     shown = [k for k in found_ratios
              if k.startswith("overhead (grading") or k == "parallel efficiency"]
     axis.set_title("; ".join(f"{k.split(' (')[0]} {found_ratios[k]:.2f}" for k in shown),
