@@ -294,7 +294,7 @@ def measure(scratch: Path, with_nbgrader: bool, repeat: int, class_repeat: int) 
     found["grade_one_student"] = statistics.median(students)
     # Each grading against the mean of the bare runs just before and just after it.
     around = [(before + after) / 2 for before, after in itertools.pairwise(bares)]
-    found["overhead_pairs"] = [s / b for s, b in zip(students, around, strict=True)]
+    found["overhead_gradings"] = [s / b for s, b in zip(students, around, strict=True)]
     found["machine_efficiency"] = statistics.median(
         r["seconds"] / statistics.fmean(r["together"]) for r in replays)
     students = build_class(scratch / "class")
@@ -328,9 +328,9 @@ def ratios(found: dict) -> dict[str, float]:
     """The ratios the README quotes."""
     result = {
         "overhead (grading process of one student / bare)":
-            statistics.median(found["overhead_pairs"]),
-        "overhead, lowest of the single gradings": min(found["overhead_pairs"]),
-        "overhead, highest of the single gradings": max(found["overhead_pairs"]),
+            statistics.median(found["overhead_gradings"]),
+        "overhead, lowest of the single gradings": min(found["overhead_gradings"]),
+        "overhead, highest of the single gradings": max(found["overhead_gradings"]),
         "overhead (whole grade command, one student / bare)": found["grade_one"] / found["bare"],
         f"speed-up (--jobs {found['cores']} vs --jobs 1)": statistics.median(
             found["speedup_pairs"]),

@@ -217,22 +217,29 @@ margin-right:6px}.bar{display:block;height:100%;background:#228833}"""
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
                    for row in rows)
+    return _table_of(header, body)
+
+
+def _table_of(header: list[str], body: str) -> str:
+    """A table of ``header`` over ``body``, rows already rendered."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _pass_rate_row(name: str, passed: int, students: int) -> str:
+    rate = f"{100 * passed / students:.0f}%"
+    return (f"<tr><td>{html.escape(name)}</td><td class='num'>{passed}</td>"
+            f"<td class='num'>{students}</td><td><span class='track'><span class='bar' "
+            f"style='width:{rate}'></span></span>{rate}</td></tr>")
 
 
 def _pass_rate_table(rates: list[tuple[str, int, int]]) -> str:
     """The pass rates as a table with a bar in each row: readable and searchable text, and
     no figure to draw for a class with many tests."""
-    rows = "".join(f"<tr><td>{html.escape(name)}</td><td class='num'>{passed}</td>"
-                   f"<td class='num'>{students}</td><td><span class='track'><span class='bar' "
-                   f"style='width:{100 * passed / students:.0f}%'></span></span>"
-                   f"{100 * passed / students:.0f}%</td></tr>"
-                   for name, passed, students in rates)
-    return ("<table><tr><th>test</th><th>passed</th><th>students</th><th>pass rate</th></tr>"
-            f"{rows}</table>")
+    return _table_of(["test", "passed", "students", "pass rate"],
+                     "".join(_pass_rate_row(*rate) for rate in rates))
 
 
 def _image(images: dict[str, str], key: str, alt: str) -> str:
