@@ -94,7 +94,8 @@ def _cause(test: dict) -> str:
 
 
 def causes(data: ClassData) -> list[tuple[str, str, int]]:
-    """``(function, cause, students)``: why points were lost, most common first.
+    """``(function, cause, students)``: why points were lost, most common first, ties by
+    function and cause (so that the same class gives the same report every run).
 
     A cause is the diagnosis's "Likely cause" line when there is one, else the first line
     of the message with numbers blurred, counted once per student.
@@ -106,7 +107,7 @@ def causes(data: ClassData) -> list[tuple[str, str, int]]:
         if result["extra_data"].get("error") and not result["tests"]:
             mine.add(("submission", result["extra_data"]["error"].splitlines()[0][:160]))
         counts.update(mine)
-    return [(f, c, n) for (f, c), n in counts.most_common()]
+    return [(f, c, n) for (f, c), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
 def summary(data: ClassData, shown: int = 3) -> str:

@@ -48,3 +48,22 @@ def test_grading_times_figure_and_table_do_not_grow_with_the_class() -> None:
     assert len(large["timings"]) < 2 * len(small["timings"])
     assert len(small_slowest) == len(large_slowest) == 10
     assert large_slowest[0] == ["s00036", "8.6"]  # the slowest first, ties by name
+
+
+def failing(causes: list[str]) -> dict:
+    """A results document whose failed tests give these "Likely cause" lines."""
+    tests = [{"name": f"t{i}", "status": "failed", "max_score": 1, "score": 0,
+              "tags": ["l2_regularization"], "output": f"wrong\nLikely cause: {cause}"}
+             for i, cause in enumerate(causes)]
+    return {"score": 0, "tests": tests,
+            "extra_data": {"max_score": 25, "per_function": {"l2_regularization": 0},
+                           "student": "s", "isolation": "bubblewrap"}}
+
+
+def test_causes_are_ordered_by_count_then_by_name_whatever_the_hashing() -> None:
+    names = [f"cause {letter}" for letter in "hgfedcba"]
+    data = class_report.ClassData({"a": failing(names), "b": failing(["cause z"]),
+                                   "c": failing(["cause z"])}, FUNCTIONS)
+    assert class_report.causes(data) == (
+        [("l2_regularization", "cause z", 2)]
+        + [("l2_regularization", name, 1) for name in sorted(names)])
