@@ -83,8 +83,16 @@ def _no_plugin_autoload() -> Iterator[None]:
             os.environ[_AUTOLOAD] = before
 
 
+# pytest's own plugins a grading does without: the terminal report and the cache, and the
+# two that watch for exceptions raised where nothing can catch them. Student code never
+# runs in this process, and the unraisable-exception plugin ends every session with full
+# garbage collections: 0.04 to 0.06 s of each grading's critical path.
+_NOT_LOADED = ("terminal", "cacheprovider", "randomly", "unraisableexception",
+               "threadexception")
+
+
 def _run_suite(suite: Path, plugin: GradingPlugin) -> None:
-    args = [str(suite), "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:randomly",
+    args = [str(suite), *(arg for name in _NOT_LOADED for arg in ("-p", f"no:{name}")),
             "-c", os.devnull, "--rootdir", str(suite.parent.parent),
             "-o", "markers=graded: the graded function and weight"]
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), _no_plugin_autoload():

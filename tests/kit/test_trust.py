@@ -575,3 +575,19 @@ def test_the_grader_computes_on_one_blas_thread_and_gives_the_threads_back(
         result = _grade_file(tmp_path, REFERENCE.read_text(), suite, 1)
         assert threadpool_info() == before
     assert [t.outcome.passed for t in result.tests] == [True], result.tests
+
+
+def test_a_grading_ends_its_pytest_session_without_garbage_collections(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest's unraisable-exception plugin ends each session with full collections (0.04 to
+    0.06 s of every grading); no student code runs in this process, so it is not loaded."""
+    import gc
+
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_session_end.py").write_text(ONE_THREAD_SUITE)
+    collections: list[tuple] = []
+    monkeypatch.setattr(gc, "collect", lambda *args: collections.append(args) or 0)
+    result = _grade_file(tmp_path, REFERENCE.read_text(), suite, 1)
+    assert [t.outcome.passed for t in result.tests] == [True], result.tests
+    assert collections == []
