@@ -202,8 +202,13 @@ class Group:
         return sorted(found)
 
     def kill(self) -> None:
-        """SIGKILL everything in the group, until it is empty (or 5 s have passed)."""
+        """SIGKILL everything in the group, until it is empty (or 5 s have passed).
+
+        The group is checked again after 1 ms, then at doubling intervals up to 20 ms: a
+        killed worker's last processes are usually gone within a millisecond or two, and
+        every grading waits for this at its end."""
         deadline = time.monotonic() + 5
+        pause = 0.001
         while (pids := self.pids()) and time.monotonic() < deadline:
             if self.layout.version == "v2" and (self.dirs[0] / "cgroup.kill").exists():
                 with contextlib.suppress(OSError):
@@ -211,7 +216,8 @@ class Group:
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
-            time.sleep(0.02)
+            time.sleep(pause)
+            pause = min(2 * pause, 0.02)
 
     def close(self) -> None:
         """Kill what is left in the group and remove it."""
