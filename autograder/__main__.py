@@ -2,6 +2,7 @@
 
 import sys
 
-from autograder.cli import main
+from autograder.command import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,7 +14,7 @@ from autograder import config as config_module
 from autograder import dataset
 from autograder.assignment import Assignment, DataProblem
 from autograder.config import ConfigError
-from autograder.grading import batch, nbgrader_layout, submission, target
+from autograder.grading import batch, fork_server, nbgrader_layout, submission, target
 from autograder.grading.grade import GraderProblem, grade, kill_descendants
 from autograder.platforms import gradescope, lms, nbgrader
 from autograder.reports import class_report
@@ -123,7 +123,7 @@ def grade_command(args: argparse.Namespace) -> int:
     seed = config.PUBLIC_SEED if args.suite == "public" else config.HIDDEN_SEED
     progress = Progress()
     if not args.cluster:
-        batch.start_fork_server()  # its imports overlap the data set's loading
+        fork_server.start()  # if the command has not started it: see autograder.command
     class_report.prepare()  # and the report's overlap the grading
     with tempfile.TemporaryDirectory(prefix="regkit-batch-") as scratch:
         try:

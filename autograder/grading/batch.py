@@ -1,10 +1,10 @@
 """Grades a whole class: one fresh grading process per student, ``jobs`` at a time.
 
-Each grading process is forked from a fork server (:mod:`multiprocessing`'s
-``forkserver``) that has already imported the grader, pytest, numpy and matplotlib: a
-student costs a fork instead of an interpreter start-up and its imports. The fork server
-runs no student code (that happens only in the sandboxed workers each grading process
-starts), and every grading process is still a process of its own.
+Each grading process is forked from the batch's fork server
+(:mod:`autograder.grading.fork_server`), which has already imported the grader, pytest,
+numpy and matplotlib. The fork server runs no student code (that happens only in the
+sandboxed workers each grading process starts), and every grading process is still a
+process of its own.
 
 A student whose ``results.json`` carries the same fingerprint (submission, suite, config
 and kit all unchanged) is not graded again unless ``force`` is set, so a batch that was
@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import multiprocessing.connection
-import multiprocessing.forkserver
 import os
 import stat
 import tempfile
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.config import Config
-from autograder.grading import submission
+from autograder.grading import fork_server, submission
 from autograder.grading.grade import GradeResult, GradingTask, result_fields, run_forked
 from autograder.paths import PACKAGE_DIR
 from autograder.reports import documents as reports
@@ -35,8 +34,6 @@ from autograder.reports import feedback_html
 
 GRACE_S = 120.0
 HASH_LIMIT = 64 * 1024 * 1024
-# Imported once by the fork server, inherited by every grading process it forks.
-PRELOAD = ["autograder.grading.grade", "autograder.reports.feedback_html", "matplotlib.pyplot"]
 
 
 @dataclass
@@ -102,26 +99,6 @@ def grading_task(job: Job, suite: Path, out: Path, config: Config, seed: int, mo
                        job.slot, job.fingerprint, data)
 
 
-def start_fork_server() -> multiprocessing.context.BaseContext:
-    """Start the batch's fork server now, if it is not running: its imports then run while
-    the batch gets ready (its data set, its plan) instead of delaying the first student."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
-    multiprocessing.forkserver.ensure_running()
-    return context
-
-
-def _ready_fork_server() -> multiprocessing.context.BaseContext:
-    """The fork server once it has finished its imports (a first, empty process has run),
-    so that a student's time counts the student's grading process only."""
-    context = start_fork_server()
-    warm_up = context.Process(target=os.getpid, name="fork server warm-up")
-    warm_up.start()
-    warm_up.join()
-    warm_up.close()
-    return context
-
-
 def _start(context: multiprocessing.context.BaseContext, job: Job, task: GradingTask) -> None:
     """Fork the grading process of ``job``; it gets this process's environment and folder
     (the fork server's may be older) and writes its stderr to a file read by _settle."""
@@ -179,7 +156,7 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
     None when the assignment has none.
     """
     students, todo = plan(folder, out, suite, config, force=force, log=log)
-    context = _ready_fork_server()
+    context = fork_server.ready()
     running: list[Job] = []
     free_slots = list(range(jobs))
     finished = 0

@@ -1,7 +1,8 @@
 """The command line's edges: every bad path or option gets a message (exit 2, never a
 traceback) before any grading starts; one file can be graded; ``--config`` works after
 the subcommand; help is plain text; output files are readable by the group; identical
-failures are explained once; hints name the student's own file; progress lines."""
+failures are explained once; hints name the student's own file; progress lines; a local
+grade starts its fork server before the command line's imports."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from assignments.regularization.assignment import SAMPLES as SAMPLE_CLASS
+from autograder.command import grades_here
 from autograder.paths import PROJECT_DIR
 from autograder.reports.progress import Progress
 
@@ -133,3 +135,46 @@ def test_gradescope_build_target_problems(tmp_path: Path) -> None:
     refused(run("gradescope", "build", str(tmp_path)), "is a folder")
     refused(run("gradescope", "build", str(tmp_path / "missing" / "autograder.zip")),
             "does not exist")
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["grade", "subs", "--out", "o"], True),
+    (["--config", "grader_config.py", "grade", "subs", "--out", "o", "--jobs", "2"], True),
+    (["--config=grader_config.py", "grade", "subs", "--out", "o"], True),
+    (["grade", "subs", "--out", "o", "--cluster", "local:2"], False),
+    (["grade", "subs", "--out", "o", "--cluster=tcp://host:8786"], False),
+    (["grade", "--help"], False),
+    (["--config", "grade", "check"], False),  # "grade" is the config file's name here
+    (["check"], False),
+    (["release", "grade"], False),
+    ([], False),
+])
+def test_which_commands_grade_on_this_machine(argv: list[str], expected: bool) -> None:
+    assert grades_here(argv) is expected
+
+
+START_ORDER = """
+import multiprocessing.forkserver as fork_server, sys
+started = fork_server.ensure_running
+def spy():
+    print("command line imported before the fork server:", "autograder.cli" in sys.modules)
+    started()
+fork_server.ensure_running = spy
+sys.argv = ["autograder", *sys.argv[1:]]
+from autograder.command import main
+sys.exit(main())
+"""
+
+
+def test_a_local_grade_starts_the_fork_server_before_the_command_lines_imports(
+        tmp_path: Path) -> None:
+    """The fork server's imports (about a second) then run beside the command's own."""
+    grading = subprocess.run(
+        [sys.executable, "-c", START_ORDER, "grade", str(tmp_path / "missing"), "--out",
+         str(tmp_path / "out")], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    lines = grading.stdout.splitlines()
+    assert lines[0] == "command line imported before the fork server: False", grading.stdout
+    assert grading.returncode == 2 and "does not exist" in grading.stderr, grading.stderr
+    checking = subprocess.run([sys.executable, "-c", START_ORDER, "check", "--help"],
+                              cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    assert checking.returncode == 0 and "fork server" not in checking.stdout, checking.stdout

@@ -1,0 +1,37 @@
+"""The batch's fork server: one per command, the parent of every grading process.
+
+It is :mod:`multiprocessing`'s ``forkserver``, which has imported the grader, pytest, numpy
+and matplotlib once (:data:`PRELOAD`, about a second), so that a student costs a fork
+instead of an interpreter start-up and its imports. It runs no student code. This module
+imports nothing else of the kit, so that the command can start the server before its own
+imports (:mod:`autograder.command`).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.forkserver
+import os
+from multiprocessing.context import BaseContext
+
+# Imported once by the fork server, inherited by every grading process it forks.
+PRELOAD = ["autograder.grading.grade", "autograder.reports.feedback_html", "matplotlib.pyplot"]
+
+
+def start() -> BaseContext:
+    """Start the fork server now if it is not running, without waiting for its imports."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    multiprocessing.forkserver.ensure_running()
+    return context
+
+
+def ready() -> BaseContext:
+    """The fork server once it has finished its imports (a first, empty process has run),
+    so that a student's time counts the student's grading process only."""
+    context = start()
+    warm_up = context.Process(target=os.getpid, name="fork server warm-up")
+    warm_up.start()
+    warm_up.join()
+    warm_up.close()
+    return context
