@@ -12,12 +12,12 @@ length and the bytes. This module is imported by the worker too, so it depends o
 standard library and numpy only.
 
 Large arrays cross once per worker. The grader names each array of at least
-``KEEP_MIN_BYTES`` by the SHA-256 of its dtype, shape and bytes (:class:`Keeper`, one per
-worker process); the first time, the array travels with that name and the worker keeps it
-(:class:`KeptArrays`); later requests send only the name, and the worker hands each use a
-fresh copy of what it kept, so a call that changes its argument in place never changes
-what a later call receives. Arrays are written from their own memory (no copy) and read
-straight into the buffers they end up in.
+``KEEP_MIN_BYTES`` by the SHA-256 of its dtype, shape and bytes, or a constant one by its
+identity (:class:`Keeper`, one per worker process); the first time, the array travels
+with that name and the worker keeps it (:class:`KeptArrays`); later requests send only the
+name, and the worker hands each use a fresh copy of what it kept, so a call that changes
+its argument in place never changes what a later call receives. Arrays are written from
+their own memory (no copy) and read straight into the buffers they end up in.
 """
 
 from __future__ import annotations
@@ -63,7 +63,14 @@ class GeneratorState:
 
 
 class Keeper:
-    """The grader's record of the large arrays one worker process keeps, by digest.
+    """The grader's record of the large arrays one worker process keeps, by name.
+
+    An array is named by the SHA-256 of its dtype, shape and bytes, so a changed array
+    gets a new name and crosses again. A constant array (:func:`constant`: read-only down
+    to the array that owns its memory, such as the data set the grading loads) is named
+    once, by its identity, and never hashed: its bytes cannot change unless some code of
+    the grader's makes it writeable again, which none does. The Keeper holds a reference
+    to each constant it named, so that the identity stays its own.
 
     One per worker process: a restarted worker keeps nothing, so it gets a new Keeper.
     What it keeps is bounded by ``limit_bytes``; larger arrays beyond it travel inline.
@@ -72,21 +79,30 @@ class Keeper:
     def __init__(self, limit_bytes: int = KEEP_LIMIT_BYTES) -> None:
         self.kept: set[str] = set()
         self.limit_bytes, self.kept_bytes = limit_bytes, 0
+        self._constants: dict[int, tuple[np.ndarray, str]] = {}
 
     def name(self, array: np.ndarray, pending: dict[str, int]) -> tuple[str | None, bool]:
-        """``(digest, already kept)`` for ``array``, or ``(None, False)`` when it is to
+        """``(name, already kept)`` for ``array``, or ``(None, False)`` when it is to
         travel inline; new names go to ``pending`` (committed once the frame is built)."""
         if array.nbytes < KEEP_MIN_BYTES:
             return None, False
-        digest = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(_raw(array))
-        key = digest.hexdigest()
+        key = self._name_of(array)
         if key in self.kept or key in pending:
             return key, True
         if self.kept_bytes + sum(pending.values()) + array.nbytes > self.limit_bytes:
             return None, False
         pending[key] = array.nbytes
         return key, False
+
+    def _name_of(self, array: np.ndarray) -> str:
+        if constant(array):
+            named = self._constants.setdefault(
+                id(array), (array, f"constant-{len(self._constants)}"))
+            if named[0] is array:
+                return named[1]
+        digest = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(_raw(array))
+        return digest.hexdigest()
 
     def commit(self, pending: dict[str, int]) -> None:
         """Record the arrays of a frame about to be sent as kept by the worker."""
@@ -127,6 +143,19 @@ class KeptArrays:
     def forget(self) -> None:
         """Drop the record of the copies handed out (after each call)."""
         self._handed.clear()
+
+
+def constant(array: np.ndarray) -> bool:
+    """True when ``array`` and every array it is a view of are read-only, down to the one
+    that owns the memory: no code can then change its bytes without first making one of
+    them writeable again."""
+    while not array.flags.writeable:
+        if array.flags.owndata:
+            return True
+        if not isinstance(array.base, np.ndarray):
+            return False  # memory of another object (bytes, a memory map...)
+        array = array.base
+    return False
 
 
 def _raw(array: np.ndarray) -> memoryview:

@@ -380,6 +380,36 @@ def test_a_changed_array_is_sent_again_under_its_new_name() -> None:
     assert reader.feed(frame)["X"][7] == 1.0
 
 
+def test_a_constant_array_is_named_once_without_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    owner = np.arange(300_000, dtype=np.float64)
+    big = owner.reshape(600, 500)  # a view, as np.load gives
+    for array in (big, owner):
+        array.flags.writeable = False
+    assert protocol.constant(big)
+    monkeypatch.setattr(protocol.hashlib, "sha256", lambda *_: pytest.fail("hashed"))
+    keeper = protocol.Keeper()
+    first = b"".join(protocol.encode_parts({"X": big}, keeper=keeper))
+    second = b"".join(protocol.encode_parts({"X": big, "again": big}, keeper=keeper))
+    assert len(first) > big.nbytes and len(second) < 1000 and len(keeper.kept) == 1
+    reader = FrameReader(kept=protocol.KeptArrays())
+    assert np.array_equal(reader.feed(first)["X"], big)
+    assert np.array_equal(reader.feed(second)["again"], big)
+
+
+def test_a_read_only_view_of_memory_that_can_change_is_hashed_every_time() -> None:
+    owner = np.zeros(200_000)
+    view = owner[:]
+    view.flags.writeable = False
+    assert not protocol.constant(view)
+    assert not protocol.constant(np.frombuffer(owner.tobytes()))  # memory of a bytes object
+    keeper = protocol.Keeper()
+    protocol.encode_parts({"X": view}, keeper=keeper)
+    owner[7] = 1.0  # the view's bytes change through the array that owns them
+    frame = b"".join(protocol.encode_parts({"X": view}, keeper=keeper))
+    assert len(frame) > view.nbytes and len(keeper.kept) == 2
+    assert FrameReader(kept=protocol.KeptArrays()).feed(frame)["X"][7] == 1.0
+
+
 def test_the_grader_accepts_no_kept_names_and_the_worker_no_unknown_ones() -> None:
     body = {"$dict": {"X": {"$kept": "ab" * 32, "dtype": "<f8", "shape": [2]}}}
     with pytest.raises(ProtocolError):
