@@ -67,6 +67,7 @@ def _curves_png(declared: Curves, curves: dict[str, list[float]], band: dict | N
         axis.plot(epochs, losses, marker="o", color="#cc3311", label=declared.series)
         axis.set_title(f"{declared.plot_title} ({label})")
         axis.set_xlabel("epoch")
+        axis.xaxis.get_major_locator().set_params(integer=True)  # no epoch 2.5
         axis.set_ylabel("loss")
         axis.legend(fontsize=8)
     return base64.b64encode(png_drawn_once(figure, _DPI)).decode("ascii")
