@@ -124,7 +124,7 @@ def grade_command(args: argparse.Namespace) -> int:
     progress = Progress()
     if not args.cluster:
         fork_server.start()  # if the command has not started it: see autograder.command
-    class_report.prepare()  # and the report's overlap the grading
+    class_report.prepare()  # the report's imports overlap the grading
     with tempfile.TemporaryDirectory(prefix="regkit-batch-") as scratch:
         try:
             saved = dataset.saved(assignment, config, Path(scratch))

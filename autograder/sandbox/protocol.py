@@ -95,11 +95,9 @@ class Keeper:
         return key, False
 
     def _name_of(self, array: np.ndarray) -> str:
-        if constant(array):
-            named = self._constants.setdefault(
-                id(array), (array, f"constant-{len(self._constants)}"))
-            if named[0] is array:
-                return named[1]
+        if constant(array):  # the reference held keeps the identity this array's
+            return self._constants.setdefault(
+                id(array), (array, f"constant-{len(self._constants)}"))[1]
         digest = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
         digest.update(_raw(array))
         return digest.hexdigest()
