@@ -3,8 +3,8 @@
 It is :mod:`multiprocessing`'s ``forkserver``, which has imported the grader, pytest, numpy
 and matplotlib once (:data:`PRELOAD`, about a second), so that a student costs a fork
 instead of an interpreter start-up and its imports. It runs no student code. This module
-imports nothing else of the kit, so that the command can start the server before its own
-imports (:mod:`autograder.command`).
+imports nothing else of the kit but :mod:`autograder.environment`, so that the command can
+start the server before its own imports (:mod:`autograder.command`).
 """
 
 from __future__ import annotations
@@ -14,15 +14,26 @@ import multiprocessing.forkserver
 import os
 from multiprocessing.context import BaseContext
 
+from autograder import environment
+
 # Imported once by the fork server, inherited by every grading process it forks.
 PRELOAD = ["autograder.grading.grade", "autograder.reports.feedback_html", "matplotlib.pyplot"]
+
+# The environment the server starts in: one BLAS thread. A grading process does the
+# grader's arithmetic on one thread anyway (``grade.one_blas_thread``); a server whose
+# OpenBLAS had a pool of threads left each forked grading process to start that pool again
+# when the limit was set, and its threads spun for about 0.12 s of CPU per student after
+# the limit was lifted, taking it from the other grading slots.
+SERVER_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                      "MKL_NUM_THREADS": "1"}
 
 
 def start() -> BaseContext:
     """Start the fork server now if it is not running, without waiting for its imports."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
-    multiprocessing.forkserver.ensure_running()
+    with environment.temporarily(SERVER_ENVIRONMENT):
+        multiprocessing.forkserver.ensure_running()
     return context
 
 

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from autograder import config as config_module
+from autograder import environment
 from autograder.config import Config
 from autograder.grading import submission
 from autograder.grading.pytest_plugin import GradingPlugin
@@ -34,7 +35,9 @@ from autograder.sandbox.errors import StudentCodeProblem
 from autograder.sandbox.proxy import StudentProxy
 
 _PR_SET_CHILD_SUBREAPER = 36
-_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
+# pytest loads no plugin that other packages register (the suites need none): they would
+# cost every grading process their imports and assertion rewriting.
+_NO_AUTOLOAD = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
 class GraderProblem(RuntimeError):
@@ -68,21 +71,6 @@ class GradeResult:
         return per_function(self.tests, self.functions)
 
 
-@contextlib.contextmanager
-def _no_plugin_autoload() -> Iterator[None]:
-    """Keep pytest from loading the plugins other packages register (the suites need none),
-    which would cost every grading process their imports and assertion rewriting."""
-    before = os.environ.get(_AUTOLOAD)
-    os.environ[_AUTOLOAD] = "1"
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ[_AUTOLOAD]
-        else:
-            os.environ[_AUTOLOAD] = before
-
-
 # pytest's own plugins a grading does without: the terminal report and the cache, and the
 # two that watch for exceptions raised where nothing can catch them. Student code never
 # runs in this process, and the unraisable-exception plugin ends every session with full
@@ -95,7 +83,8 @@ def _run_suite(suite: Path, plugin: GradingPlugin) -> None:
     args = [str(suite), *(arg for name in _NOT_LOADED for arg in ("-p", f"no:{name}")),
             "-c", os.devnull, "--rootdir", str(suite.parent.parent),
             "-o", "markers=graded: the graded function and weight"]
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), _no_plugin_autoload():
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), \
+            environment.temporarily(_NO_AUTOLOAD):
         code = pytest.main(args, plugins=[plugin])
     if plugin.collection_errors or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise GraderProblem(f"suite {suite} could not run (pytest exit {code}): "

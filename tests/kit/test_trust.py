@@ -577,6 +577,36 @@ def test_the_grader_computes_on_one_blas_thread_and_gives_the_threads_back(
     assert [t.outcome.passed for t in result.tests] == [True], result.tests
 
 
+GRADING_PROCESS_THREADS = """
+import os, sys
+from autograder.grading import fork_server
+in_grading = (
+    "import os, time\\n"
+    "from autograder.grading import grade\\n"
+    "with grade.one_blas_thread():\\n"
+    "    pass\\n"
+    "time.sleep(0.1)\\n"
+    "raise SystemExit(len(os.listdir('/proc/self/task')))\\n")
+grading = fork_server.ready().Process(target=exec, args=(in_grading,))
+grading.start()
+grading.join()
+print(grading.exitcode, os.environ.get("OPENBLAS_NUM_THREADS"))
+"""
+
+
+def test_a_forked_grading_process_starts_no_blas_threads() -> None:
+    """A grading process sets one BLAS thread and lifts the limit again: forked from a
+    server with OpenBLAS's pool of threads, that started the pool in it, and its threads
+    spun for about 0.12 s of CPU per student. The server's one-thread environment does not
+    stay in the command's own."""
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    run = subprocess.run([sys.executable, "-c", GRADING_PROCESS_THREADS], cwd=PROJECT_DIR,
+                         env=environment, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["1", "None"], run.stdout  # one thread, the environment unset
+
+
 def test_a_grading_ends_its_pytest_session_without_garbage_collections(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """pytest's unraisable-exception plugin ends each session with full collections (0.04 to
