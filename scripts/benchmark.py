@@ -5,16 +5,16 @@ Run: ``.venv/bin/python scripts/benchmark.py [--out DIR] [--repeat N] [--class-r
 It measures:
 
 - **bare**: the student's own calls alone. The hidden suite is run once on the correct
-  submission with every call recorded; the recorded calls are then replayed on the
-  submission's functions in one process, on one thread (as the workers run), and only
-  the time inside the calls is counted. A call the suite made through the substitution
-  worker is replayed on a second copy of the module whose substituted functions are the
-  known-good ones (bound as plain attributes): the same computation the suite asked for,
-  without the redirection around it. The same replay is then run in one process per
-  core, all started together (the copies forked after the recording): the bare replay
-  alone divided by their mean is **the machine's own parallel efficiency** on this work:
-  a grader whose slots run it on every core at once can hardly do better (cores share
-  caches, memory bandwidth and, on a virtual machine, the host).
+  submission with every call recorded (once per run of this script); the recorded calls
+  are then replayed on the submission's functions in a fresh process, on one thread (as
+  the workers run), and only the time inside the calls is counted. A call the suite made
+  through the substitution worker is replayed on a second copy of the module whose
+  substituted functions are the known-good ones (bound as plain attributes): the same
+  computation the suite asked for, without the redirection around it. The same replay is
+  then run in one process per core, all started together (the copies forked once the calls
+  are loaded): the bare replay alone divided by their mean is **the machine's own parallel
+  efficiency** on this work: a grader whose slots run it on every core at once can hardly
+  do better (cores share caches, memory bandwidth and, on a virtual machine, the host).
 - **grade one**: ``autograder grade`` on that one submission, as a fresh command (the
   whole command, and the grading process of the student alone, from ``timings.csv``: from
   its fork to its exit; the fork server, started once per batch, counts in the whole
@@ -27,7 +27,12 @@ It measures:
 - **class --jobs 1** and **class --jobs N** (N = cores): a class of ten, one correct
   submission and nine single faults (three per function), with the peak memory (RSS of a
   grading process and its workers) of one grading slot. Both are run ``--class-repeat``
-  times (default 2), alternating; the speed-up is the median of the pairs' ratios.
+  times (default 2), alternating; the speed-up is the median of the pairs' ratios. A bare
+  replay (alone) is also run before the first class run and after each: the speed-up is
+  given a second time with each class run divided by the mean of the bare replays just
+  before and just after it, as the overhead is, since this machine's speed drifts by tens
+  of per cent from one minute to the next (the same bare replay took 6.4 s and 8.7 s within
+  an hour) and a class run lasts about a minute.
 - **class on Dask**: the same class with ``--cluster local:N`` (a LocalCluster of N
   single-threaded workers), and whether its gradebook equals the local one byte for byte.
 - **nbgrader autograde**: when nbgrader is installed, the same ten as a classic nbgrader
@@ -49,6 +54,7 @@ import importlib.util
 import itertools
 import json
 import os
+import pickle
 import platform
 import shutil
 import statistics
@@ -159,30 +165,49 @@ def _replay_at_once(modules: dict, calls: list[Call], copies: int) -> list[float
     return seconds
 
 
-def _bare_child(path: Path) -> None:
-    """Replay the suite's calls on the submission in this process, then in as many
-    processes at once as there are cores; print the seconds."""
+def _record_child(path: Path, calls_file: Path) -> None:
+    """Record the suite's calls on the submission into ``calls_file`` (a pickle)."""
+    with open(calls_file, "wb") as stream:
+        pickle.dump(_record_calls(path), stream)
+
+
+def _bare_child(path: Path, calls_file: Path, together: bool) -> None:
+    """Replay the recorded calls on the submission in this process, then (if
+    ``together``) in as many processes at once as there are cores; print the seconds."""
     from autograder import config
 
-    calls = _record_calls(path)
+    with open(calls_file, "rb") as stream:
+        calls = pickle.load(stream)  # noqa: S301 - written by this script's own child
     assignment = config.load().assignment
     sys.path[:0] = [*(str(h.parent) for h in assignment.helpers), str(path.parent)]
     modules = {False: _load(path, "bare_submission")}
     if assignment.substitutes:
         modules[True] = _with_known_good(_load(path, "bare_substituted"), assignment)
     alone = _replay(modules, calls)
-    together = _replay_at_once(modules, calls, os.cpu_count() or 1)
-    print(json.dumps({"seconds": alone, "together": together, "calls": len(calls)}))
+    at_once = _replay_at_once(modules, calls, os.cpu_count() or 1) if together else []
+    print(json.dumps({"seconds": alone, "together": at_once, "calls": len(calls)}))
 
 
-def bare(path: Path) -> dict:
-    """The bare cost of the suite's calls on ``path``: one process, one thread (and, in
-    ``together``, the seconds of one such replay per core, all run at once)."""
-    result = subprocess.run([sys.executable, __file__, "--bare", str(path)], cwd=ROOT,
+def _child(*arguments: str) -> str:
+    """Run this script as a child on one thread with ``arguments``; its standard output."""
+    result = subprocess.run([sys.executable, __file__, *arguments], cwd=ROOT,
                             capture_output=True, text=True, env={**os.environ, **ONE_THREAD})
     if result.returncode != 0:
         raise SystemExit(f"bare measurement failed:\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return result.stdout
+
+
+def record(path: Path, calls_file: Path) -> None:
+    """Record the hidden suite's calls on the correct submission ``path``, once."""
+    _child("--record", str(path), "--calls", str(calls_file))
+
+
+def bare(path: Path, calls_file: Path, *, together: bool = True) -> dict:
+    """The bare cost of the recorded calls on ``path``: one process, one thread (and, in
+    ``together``, the seconds of one such replay per core, all run at once)."""
+    arguments = ["--bare", str(path), "--calls", str(calls_file)]
+    output = _child(*arguments, *([] if together else ["--alone"]))
+    return json.loads(output.strip().splitlines()[-1])
 
 
 # --- commands, timed and sampled ------------------------------------------------------------
@@ -283,11 +308,13 @@ def measure(scratch: Path, with_nbgrader: bool, repeat: int, class_repeat: int) 
     one = scratch / "one"
     one.mkdir()
     shutil.copy(CORRECT, one)
-    replays, wholes, students = [bare(CORRECT)], [], []
+    calls = scratch / "calls.pickle"
+    record(CORRECT, calls)
+    replays, wholes, students = [bare(CORRECT, calls)], [], []
     for _ in range(repeat):  # bare, grade, bare, grade, ..., bare
         wholes.append(grade(one, scratch / "out-one", 1)[0])
         students.append(student_seconds(scratch / "out-one"))
-        replays.append(bare(CORRECT))
+        replays.append(bare(CORRECT, calls))
     bares = [replayed["seconds"] for replayed in replays]
     found["bare"] = statistics.median(bares)
     found["grade_one"] = statistics.median(wholes)
@@ -299,13 +326,22 @@ def measure(scratch: Path, with_nbgrader: bool, repeat: int, class_repeat: int) 
         r["seconds"] / statistics.fmean(r["together"]) for r in replays)
     students = build_class(scratch / "class")
     ones, ns, peaks = [], [], []
+    probes = [bare(CORRECT, calls, together=False)["seconds"]]
     for _ in range(class_repeat):  # alternating, so that drift slows both alike
         ones.append(grade(scratch / "class", scratch / "out-j1", 1)[0])
+        probes.append(bare(CORRECT, calls, together=False)["seconds"])
         seconds, peak = grade(scratch / "class", scratch / "out-jn", cores, sample=True)
         ns.append(seconds)
         peaks.append(peak)
+        probes.append(bare(CORRECT, calls, together=False)["seconds"])
     found["class_j1"], found["class_jn"] = statistics.median(ones), statistics.median(ns)
     found["speedup_pairs"] = [j1 / jn for j1, jn in zip(ones, ns, strict=True)]
+    # Each class run in units of the bare replays just before and just after it: the
+    # machine's speed drifts by tens of per cent from minute to minute here.
+    steady = [seconds / ((before + after) / 2) for seconds, before, after
+              in zip(_interleave(ones, ns), probes, probes[1:], strict=True)]
+    found["steady_speedup_pairs"] = [j1 / jn for j1, jn in zip(steady[::2], steady[1::2],
+                                                                 strict=True)]
     found["slot_peak_bytes"] = max(peaks)
     found["class_cluster"], _ = grade(scratch / "class", scratch / "out-dask", cores,
                                       cluster=f"local:{cores}")
@@ -324,6 +360,11 @@ def measure(scratch: Path, with_nbgrader: bool, repeat: int, class_repeat: int) 
     return found
 
 
+def _interleave(first: list[float], second: list[float]) -> list[float]:
+    """``first[0], second[0], first[1], second[1], ...``: the order the runs were made."""
+    return [value for pair in zip(first, second, strict=True) for value in pair]
+
+
 def ratios(found: dict) -> dict[str, float]:
     """The ratios the README quotes."""
     result = {
@@ -335,6 +376,10 @@ def ratios(found: dict) -> dict[str, float]:
         f"speed-up (--jobs {found['cores']} vs --jobs 1)": statistics.median(
             found["speedup_pairs"]),
         "parallel efficiency": statistics.median(found["speedup_pairs"]) / found["cores"],
+        "speed-up, each class run over the bare replays around it": statistics.median(
+            found["steady_speedup_pairs"]),
+        "parallel efficiency, each class run over the bare replays around it":
+            statistics.median(found["steady_speedup_pairs"]) / found["cores"],
         "the machine's own parallel efficiency (one bare replay alone / one per core at once)":
             found["machine_efficiency"],
         f"--cluster local:{found['cores']} / --jobs {found['cores']}":
@@ -395,10 +440,11 @@ def _plot(times: dict[str, float], found_ratios: dict[str, float], path: Path) -
         axis.text(times[name], y, f" {times[name]:.1f} s", va="center", fontsize=8)
     axis.set_xlabel("wall-clock seconds (medians; overhead: each grading / the bare runs "
                     "around it)")
-    shown = [k for k in found_ratios
-             if k.startswith("overhead (grading") or k == "parallel efficiency"]
-    axis.set_title("; ".join(f"{k.split(' (')[0]} {found_ratios[k]:.2f}" for k in shown),
-                   fontsize=9)
+    overhead = found_ratios["overhead (grading process of one student / bare)"]
+    efficiency = found_ratios["parallel efficiency"]
+    steady = found_ratios["parallel efficiency, each class run over the bare replays around it"]
+    axis.set_title(f"overhead {overhead:.2f}; parallel efficiency {efficiency:.2f} "
+                   f"({steady:.2f} over the bare replays around each run)", fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -416,9 +462,15 @@ def main() -> None:
     parser.add_argument("--no-nbgrader", action="store_true",
                         help="skip the nbgrader baseline even when nbgrader is installed")
     parser.add_argument("--bare", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--record", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--calls", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--alone", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.record:
+        _record_child(args.record.resolve(), args.calls)
+        return
     if args.bare:
-        _bare_child(args.bare.resolve())
+        _bare_child(args.bare.resolve(), args.calls, together=not args.alone)
         return
     with_nbgrader = not args.no_nbgrader and shutil.which("nbgrader", path=str(
         Path(sys.executable).parent)) is not None
