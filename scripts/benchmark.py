@@ -338,8 +338,8 @@ def measure(scratch: Path, with_nbgrader: bool, repeat: int, class_repeat: int) 
     found["speedup_pairs"] = [j1 / jn for j1, jn in zip(ones, ns, strict=True)]
     # Each class run in units of the bare replays just before and just after it: the
     # machine's speed drifts by tens of per cent from minute to minute here.
-    steady = [seconds / ((before + after) / 2) for seconds, before, after
-              in zip(_interleave(ones, ns), probes, probes[1:], strict=True)]
+    steady = [seconds / ((before + after) / 2) for seconds, (before, after)
+              in zip(_interleave(ones, ns), itertools.pairwise(probes), strict=True)]
     found["steady_speedup_pairs"] = [j1 / jn for j1, jn in zip(steady[::2], steady[1::2],
                                                                  strict=True)]
     found["slot_peak_bytes"] = max(peaks)
