@@ -213,16 +213,54 @@ def bare(path: Path, calls_file: Path, *, together: bool = True) -> dict:
 # --- commands, timed and sampled ------------------------------------------------------------
 
 
-def fork_servers(batch: object) -> list:
-    """The fork servers (psutil processes) among the children of a batch process."""
-    return [c for c in batch.children() if "forkserver" in " ".join(c.cmdline())]
+class ProcessTable:
+    """Every process's parent and resident memory, from one pass over ``/proc``.
+
+    A sampler that asked psutil for each process's children read all of ``/proc`` once per
+    question: about 2.4 s of CPU in a class run of 42 s at ``--jobs 2``, taken from the
+    grading slots it was measuring. One pass per sample costs about 1 ms.
+    """
+
+    _PAGE = os.sysconf("SC_PAGE_SIZE")
+
+    def __init__(self) -> None:
+        self.rss: dict[int, int] = {}
+        self._children: dict[int, list[int]] = {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as stream:
+                    fields = stream.read().rsplit(b")", 1)[1].split()
+            except OSError:  # it has just exited
+                continue
+            pid = int(name)
+            self.rss[pid] = int(fields[21]) * self._PAGE  # field 24: resident pages
+            self._children.setdefault(int(fields[1]), []).append(pid)  # field 4: parent
+
+    def children(self, pid: int) -> list[int]:
+        """The processes whose parent is ``pid``."""
+        return self._children.get(pid, [])
+
+    def tree_rss(self, pid: int) -> int:
+        """The resident bytes of ``pid`` and all its descendants."""
+        return self.rss.get(pid, 0) + sum(self.tree_rss(c) for c in self.children(pid))
 
 
-def slot_rss(servers: list) -> dict[int, int]:
+def fork_servers(table: ProcessTable, batch: int) -> list[int]:
+    """The fork servers among the children of the batch process ``batch``."""
+    servers = []
+    for pid in table.children(batch):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as stream:
+            if b"forkserver" in stream.read():
+                servers.append(pid)
+    return servers
+
+
+def slot_rss(table: ProcessTable, servers: list[int]) -> dict[int, int]:
     """Each grading process forked by ``servers``: the RSS of it and its workers, by pid."""
-    return {grading.pid: sum(p.memory_info().rss
-                             for p in [grading, *grading.children(recursive=True)])
-            for server in servers for grading in server.children()}
+    return {grading: table.tree_rss(grading)
+            for server in servers for grading in table.children(server)}
 
 
 class TreeSampler(threading.Thread):
@@ -237,15 +275,12 @@ class TreeSampler(threading.Thread):
         self.pid, self.peaks, self.done = pid, {}, threading.Event()
 
     def run(self) -> None:
-        import psutil
-
-        root = psutil.Process(self.pid)
+        servers: list[int] = []
         while not self.done.wait(0.1):
-            try:
-                for pid, rss in slot_rss(fork_servers(root)).items():
-                    self.peaks[pid] = max(self.peaks.get(pid, 0), rss)
-            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-                continue
+            table = ProcessTable()
+            servers = servers or fork_servers(table, self.pid)  # found once, then kept
+            for pid, rss in slot_rss(table, servers).items():
+                self.peaks[pid] = max(self.peaks.get(pid, 0), rss)
 
 
 def timed(command: list[str], *, sample: bool = False) -> tuple[float, int]:

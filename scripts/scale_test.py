@@ -60,18 +60,15 @@ class MemorySampler(threading.Thread):
         self.slot_peak = 0
 
     def run(self) -> None:
-        import psutil
-
-        root = psutil.Process(self.pid)
+        servers: list[int] = []
         while not self.done.wait(1.0):
-            try:
-                servers = benchmark.fork_servers(root)
-                server_rss = sum(s.memory_info().rss for s in servers)
-                self.slot_peak = max(self.slot_peak, *benchmark.slot_rss(servers).values(), 0)
-                self.rows.append((time.monotonic() - self.started, root.memory_info().rss,
-                                  server_rss))
-            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            table = benchmark.ProcessTable()
+            if self.pid not in table.rss:
                 continue
+            servers = servers or benchmark.fork_servers(table, self.pid)
+            server_rss = sum(table.rss.get(server, 0) for server in servers)
+            self.slot_peak = max(self.slot_peak, *benchmark.slot_rss(table, servers).values(), 0)
+            self.rows.append((time.monotonic() - self.started, table.rss[self.pid], server_rss))
 
 
 def grade(folder: Path, out: Path, jobs: int) -> tuple[list[tuple[str, int, float]],
