@@ -27,12 +27,7 @@ It measures:
 - **class --jobs 1** and **class --jobs N** (N = cores): a class of ten, one correct
   submission and nine single faults (three per function), with the peak memory (RSS of a
   grading process and its workers) of one grading slot. Both are run ``--class-repeat``
-  times (default 2), alternating; the speed-up is the median of the pairs' ratios. A bare
-  replay (alone) is also run before the first class run and after each: the speed-up is
-  given a second time with each class run divided by the mean of the bare replays just
-  before and just after it, as the overhead is, since this machine's speed drifts by tens
-  of per cent from one minute to the next (the same bare replay took 6.4 s and 8.7 s within
-  an hour) and a class run lasts about a minute.
+  times (default 2), alternating; the speed-up is the median of the pairs' ratios.
 - **class on Dask**: the same class with ``--cluster local:N`` (a LocalCluster of N
   single-threaded workers), and whether its gradebook equals the local one byte for byte.
 - **nbgrader autograde**: when nbgrader is installed, the same ten as a classic nbgrader
@@ -361,22 +356,13 @@ def measure(scratch: Path, with_nbgrader: bool, repeat: int, class_repeat: int) 
         r["seconds"] / statistics.fmean(r["together"]) for r in replays)
     students = build_class(scratch / "class")
     ones, ns, peaks = [], [], []
-    probes = [bare(CORRECT, calls, together=False)["seconds"]]
     for _ in range(class_repeat):  # alternating, so that drift slows both alike
         ones.append(grade(scratch / "class", scratch / "out-j1", 1)[0])
-        probes.append(bare(CORRECT, calls, together=False)["seconds"])
         seconds, peak = grade(scratch / "class", scratch / "out-jn", cores, sample=True)
         ns.append(seconds)
         peaks.append(peak)
-        probes.append(bare(CORRECT, calls, together=False)["seconds"])
     found["class_j1"], found["class_jn"] = statistics.median(ones), statistics.median(ns)
     found["speedup_pairs"] = [j1 / jn for j1, jn in zip(ones, ns, strict=True)]
-    # Each class run in units of the bare replays just before and just after it: the
-    # machine's speed drifts by tens of per cent from minute to minute here.
-    steady = [seconds / ((before + after) / 2) for seconds, (before, after)
-              in zip(_interleave(ones, ns), itertools.pairwise(probes), strict=True)]
-    found["steady_speedup_pairs"] = [j1 / jn for j1, jn in zip(steady[::2], steady[1::2],
-                                                                 strict=True)]
     found["slot_peak_bytes"] = max(peaks)
     found["class_cluster"], _ = grade(scratch / "class", scratch / "out-dask", cores,
                                       cluster=f"local:{cores}")
@@ -395,11 +381,6 @@ def measure(scratch: Path, with_nbgrader: bool, repeat: int, class_repeat: int) 
     return found
 
 
-def _interleave(first: list[float], second: list[float]) -> list[float]:
-    """``first[0], second[0], first[1], second[1], ...``: the order the runs were made."""
-    return [value for pair in zip(first, second, strict=True) for value in pair]
-
-
 def ratios(found: dict) -> dict[str, float]:
     """The ratios the README quotes."""
     result = {
@@ -411,10 +392,6 @@ def ratios(found: dict) -> dict[str, float]:
         f"speed-up (--jobs {found['cores']} vs --jobs 1)": statistics.median(
             found["speedup_pairs"]),
         "parallel efficiency": statistics.median(found["speedup_pairs"]) / found["cores"],
-        "speed-up, each class run over the bare replays around it": statistics.median(
-            found["steady_speedup_pairs"]),
-        "parallel efficiency, each class run over the bare replays around it":
-            statistics.median(found["steady_speedup_pairs"]) / found["cores"],
         "the machine's own parallel efficiency (one bare replay alone / one per core at once)":
             found["machine_efficiency"],
         f"--cluster local:{found['cores']} / --jobs {found['cores']}":
@@ -477,9 +454,7 @@ def _plot(times: dict[str, float], found_ratios: dict[str, float], path: Path) -
                     "around it)")
     overhead = found_ratios["overhead (grading process of one student / bare)"]
     efficiency = found_ratios["parallel efficiency"]
-    steady = found_ratios["parallel efficiency, each class run over the bare replays around it"]
-    axis.set_title(f"overhead {overhead:.2f}; parallel efficiency {efficiency:.2f} "
-                   f"({steady:.2f} over the bare replays around each run)", fontsize=9)
+    axis.set_title(f"overhead {overhead:.2f}; parallel efficiency {efficiency:.2f}", fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
