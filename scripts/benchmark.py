@@ -27,7 +27,8 @@ It measures:
 - **class --jobs 1** and **class --jobs N** (N = cores): a class of ten, one correct
   submission and nine single faults (three per function), with the peak memory (RSS of a
   grading process and its workers) of one grading slot. Both are run ``--class-repeat``
-  times (default 2), alternating; the speed-up is the median of the pairs' ratios.
+  times (default 3), alternating; the speed-up is the median of the pairs' ratios (with
+  two pairs, one slow patch of the machine, which lasts minutes here, decided it).
 - **class on Dask**: the same class with ``--cluster local:N`` (a LocalCluster of N
   single-threaded workers), and whether its gradebook equals the local one byte for byte.
 - **nbgrader autograde**: when nbgrader is installed, the same ten as a classic nbgrader
@@ -467,7 +468,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmark-output")
     parser.add_argument("--repeat", type=int, default=5,
                         help="runs of the bare and one-student measurements (medians)")
-    parser.add_argument("--class-repeat", type=int, default=2,
+    parser.add_argument("--class-repeat", type=int, default=3,
                         help="runs of the class at --jobs 1 and --jobs N (medians)")
     parser.add_argument("--no-nbgrader", action="store_true",
                         help="skip the nbgrader baseline even when nbgrader is installed")
