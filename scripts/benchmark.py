@@ -167,9 +167,9 @@ def _record_child(path: Path, calls_file: Path) -> None:
         pickle.dump(_record_calls(path), stream)
 
 
-def _bare_child(path: Path, calls_file: Path, together: bool) -> None:
-    """Replay the recorded calls on the submission in this process, then (if
-    ``together``) in as many processes at once as there are cores; print the seconds."""
+def _bare_child(path: Path, calls_file: Path) -> None:
+    """Replay the recorded calls on the submission in this process, then in as many
+    processes at once as there are cores; print the seconds."""
     from autograder import config
 
     with open(calls_file, "rb") as stream:
@@ -180,8 +180,8 @@ def _bare_child(path: Path, calls_file: Path, together: bool) -> None:
     if assignment.substitutes:
         modules[True] = _with_known_good(_load(path, "bare_substituted"), assignment)
     alone = _replay(modules, calls)
-    at_once = _replay_at_once(modules, calls, os.cpu_count() or 1) if together else []
-    print(json.dumps({"seconds": alone, "together": at_once, "calls": len(calls)}))
+    together = _replay_at_once(modules, calls, os.cpu_count() or 1)
+    print(json.dumps({"seconds": alone, "together": together, "calls": len(calls)}))
 
 
 def _child(*arguments: str) -> str:
@@ -198,11 +198,10 @@ def record(path: Path, calls_file: Path) -> None:
     _child("--record", str(path), "--calls", str(calls_file))
 
 
-def bare(path: Path, calls_file: Path, *, together: bool = True) -> dict:
+def bare(path: Path, calls_file: Path) -> dict:
     """The bare cost of the recorded calls on ``path``: one process, one thread (and, in
     ``together``, the seconds of one such replay per core, all run at once)."""
-    arguments = ["--bare", str(path), "--calls", str(calls_file)]
-    output = _child(*arguments, *([] if together else ["--alone"]))
+    output = _child("--bare", str(path), "--calls", str(calls_file))
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -475,13 +474,12 @@ def main() -> None:
     parser.add_argument("--bare", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--record", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--calls", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--alone", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.record:
         _record_child(args.record.resolve(), args.calls)
         return
     if args.bare:
-        _bare_child(args.bare.resolve(), args.calls, together=not args.alone)
+        _bare_child(args.bare.resolve(), args.calls)
         return
     with_nbgrader = not args.no_nbgrader and shutil.which("nbgrader", path=str(
         Path(sys.executable).parent)) is not None
