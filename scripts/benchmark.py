@@ -62,6 +62,8 @@ import time
 import types
 from pathlib import Path
 
+from autograder import environment
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 CORRECT = ROOT / "samples" / "class" / "ada_lovelace.py"
@@ -69,7 +71,6 @@ FAULTS = ["l2_missing_factor_2", "l2_penalty_uses_abs", "l2_missing_lambda_in_gr
           "dropout_no_inverse_scaling", "dropout_ignores_training_flag",
           "dropout_keep_drop_swapped", "train_no_l2_grads", "train_lr_folded_into_dZ3",
           "train_w3_updated_before_dA2"]
-ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 # --- bare: the student's own calls --------------------------------------------------------
@@ -187,7 +188,8 @@ def _bare_child(path: Path, calls_file: Path) -> None:
 def _child(*arguments: str) -> str:
     """Run this script as a child on one thread with ``arguments``; its standard output."""
     result = subprocess.run([sys.executable, __file__, *arguments], cwd=ROOT,
-                            capture_output=True, text=True, env={**os.environ, **ONE_THREAD})
+                            capture_output=True, text=True,
+                            env={**os.environ, **environment.ONE_BLAS_THREAD})
     if result.returncode != 0:
         raise SystemExit(f"bare measurement failed:\n{result.stderr}")
     return result.stdout

@@ -19,20 +19,18 @@ from autograder import environment
 # Imported once by the fork server, inherited by every grading process it forks.
 PRELOAD = ["autograder.grading.grade", "autograder.reports.feedback_html", "matplotlib.pyplot"]
 
-# The environment the server starts in: one BLAS thread. A grading process does the
-# grader's arithmetic on one thread anyway (``grade.one_blas_thread``); a server whose
-# OpenBLAS had a pool of threads left each forked grading process to start that pool again
-# when the limit was set, and its threads spun for about 0.12 s of CPU per student after
-# the limit was lifted, taking it from the other grading slots.
-SERVER_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-                      "MKL_NUM_THREADS": "1"}
+# The server starts with one BLAS thread (``environment.ONE_BLAS_THREAD``). A grading
+# process does the grader's arithmetic on one thread anyway (``grade.one_blas_thread``); a
+# server whose OpenBLAS had a pool of threads left each forked grading process to start
+# that pool again when the limit was set, and its thread spun for about 0.15 s of CPU per
+# student after the limit was lifted, taking it from the other grading slots.
 
 
 def start() -> BaseContext:
     """Start the fork server now if it is not running, without waiting for its imports."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
-    with environment.temporarily(SERVER_ENVIRONMENT):
+    with environment.temporarily(environment.ONE_BLAS_THREAD):
         multiprocessing.forkserver.ensure_running()
     return context
 

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import environment
 from autograder.config import Config
 from autograder.sandbox import cgroup, seccomp_filter
 from autograder.sandbox import view as sandbox_view
@@ -41,9 +42,7 @@ _KEYCTL_JOIN_SESSION_KEYRING = 1
 _WORKER_ENV = {
     "PATH": "/usr/bin:/bin",
     "LANG": "C.UTF-8",
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
+    **environment.ONE_BLAS_THREAD,
     "MPLBACKEND": "Agg",
     "PYTHONHASHSEED": "0",
     "PYTHONIOENCODING": "utf-8",
