@@ -10,11 +10,17 @@ It measures:
   the workers run), and only the time inside the calls is counted. A call the suite made
   through the substitution worker is replayed on a second copy of the module whose
   substituted functions are the known-good ones (bound as plain attributes): the same
-  computation the suite asked for, without the redirection around it. The same replay is
-  then run in one process per core, all started together (the copies forked once the calls
-  are loaded): the bare replay alone divided by their mean is **the machine's own parallel
-  efficiency** on this work: a grader whose slots run it on every core at once can hardly
-  do better (cores share caches, memory bandwidth and, on a virtual machine, the host).
+  computation the suite asked for, without the redirection around it. Each bare run
+  replays twice: in a plain process (glibc's default allocator: the **overhead** is
+  measured against this one, the student's code as it runs anywhere) and with the
+  workers' allocator setting (``environment.REUSING_ALLOCATOR``, which spares a fresh
+  worker's first training about 270,000 page faults: against this one, the
+  **grader's own share** is what grading adds to the same computation). The replay with
+  the workers' setting is then run in one process per core, all started together: one
+  copy alone divided by their mean is **the machine's own parallel efficiency** on this
+  work (both forked from the same process, which replays nothing itself): a grader whose
+  slots run it on every core at once can hardly do better (cores share caches, memory
+  bandwidth and, on a virtual machine, the host).
 - **grade one**: ``autograder grade`` on that one submission, as a fresh command (the
   whole command, and the grading process of the student alone, from ``timings.csv``: from
   its fork to its exit; the fork server, started once per batch, counts in the whole
@@ -37,7 +43,13 @@ It measures:
 It prints the times and the ratios (overhead = grade / bare, speed-up and parallel
 efficiency, kit against nbgrader) and writes ``DIR/benchmark.csv`` and
 ``DIR/benchmark.png``. Every command starts in a fresh process and writes to a fresh
-folder, so start-up, staging, sandboxes and reports are all counted.
+folder, so start-up, staging, sandboxes and reports are all counted. Variables of the
+machine that choose BLAS kernels or threads or tune the allocator
+(``environment.COMPUTE_TUNING``, such as ``OPENBLAS_CORETYPE``) are left out of every
+command's environment, since the workers never see them: kept, the bare replays and
+nbgrader computed with other kernels than the graded submission (with
+``OPENBLAS_CORETYPE=Haswell`` on a processor with AVX-512, the bare calls took 4.5 s where
+the workers' took 2.9 s).
 """
 
 from __future__ import annotations
@@ -137,26 +149,27 @@ def _replay(modules: dict, calls: list[Call]) -> float:
 
 
 def _replay_at_once(modules: dict, calls: list[Call], copies: int) -> list[float]:
-    """The replay in this process and in ``copies - 1`` forked copies of it, started
-    together: what the machine itself gives that many grading slots running the same work,
-    with no grader involved."""
+    """The replay in ``copies`` forked copies of this process, started together: what the
+    machine itself gives that many grading slots running the same work, with no grader
+    involved. This process replays nothing itself, so one copy alone and each of several
+    at once start from the same memory (a process that has replayed once has its heap
+    grown already, and its next replay faults in no pages)."""
     start_read, start_write = os.pipe()
     result_read, result_write = os.pipe()
     children = []
-    for _ in range(copies - 1):
+    for _ in range(copies):
         pid = os.fork()
         if pid == 0:  # a copy: wait for the start, replay, report one line, leave
             os.read(start_read, 1)
             os.write(result_write, f"{_replay(modules, calls)}\n".encode())
             os._exit(0)
         children.append(pid)
-    os.write(start_write, b"x" * len(children))
-    seconds = [_replay(modules, calls)]
+    os.close(result_write)
+    os.write(start_write, b"x" * copies)
     for pid in children:
         os.waitpid(pid, 0)
-    os.close(result_write)
     with os.fdopen(result_read) as lines:
-        seconds += [float(line) for line in lines]
+        seconds = [float(line) for line in lines]
     os.close(start_read)
     os.close(start_write)
     return seconds
@@ -168,9 +181,9 @@ def _record_child(path: Path, calls_file: Path) -> None:
         pickle.dump(_record_calls(path), stream)
 
 
-def _bare_child(path: Path, calls_file: Path) -> None:
-    """Replay the recorded calls on the submission in this process, then in as many
-    processes at once as there are cores; print the seconds."""
+def _bare_child(path: Path, calls_file: Path, copies: int) -> None:
+    """Replay the recorded calls on the submission in one copy of this process, then (if
+    ``copies``) in that many copies at once; print the seconds."""
     from autograder import config
 
     with open(calls_file, "rb") as stream:
@@ -180,16 +193,18 @@ def _bare_child(path: Path, calls_file: Path) -> None:
     modules = {False: _load(path, "bare_submission")}
     if assignment.substitutes:
         modules[True] = _with_known_good(_load(path, "bare_substituted"), assignment)
-    alone = _replay(modules, calls)
-    together = _replay_at_once(modules, calls, os.cpu_count() or 1)
+    alone = _replay_at_once(modules, calls, 1)[0]
+    together = _replay_at_once(modules, calls, copies) if copies else []
     print(json.dumps({"seconds": alone, "together": together, "calls": len(calls)}))
 
 
-def _child(*arguments: str) -> str:
-    """Run this script as a child on one thread with ``arguments``; its standard output."""
+def _child(*arguments: str, allocator: bool = False) -> str:
+    """Run this script as a child on one thread (and with the workers' allocator setting
+    if ``allocator``) with ``arguments``; its standard output."""
+    tuning = {**environment.ONE_BLAS_THREAD,
+              **(environment.REUSING_ALLOCATOR if allocator else {})}
     result = subprocess.run([sys.executable, __file__, *arguments], cwd=ROOT,
-                            capture_output=True, text=True,
-                            env={**os.environ, **environment.ONE_BLAS_THREAD})
+                            capture_output=True, text=True, env={**os.environ, **tuning})
     if result.returncode != 0:
         raise SystemExit(f"bare measurement failed:\n{result.stderr}")
     return result.stdout
@@ -200,11 +215,21 @@ def record(path: Path, calls_file: Path) -> None:
     _child("--record", str(path), "--calls", str(calls_file))
 
 
-def bare(path: Path, calls_file: Path) -> dict:
-    """The bare cost of the recorded calls on ``path``: one process, one thread (and, in
-    ``together``, the seconds of one such replay per core, all run at once)."""
-    output = _child("--bare", str(path), "--calls", str(calls_file))
+def bare(path: Path, calls_file: Path, *, allocator: bool) -> dict:
+    """The bare cost of the recorded calls on ``path``: one process, one thread, with
+    glibc's default allocator or (``allocator``) the workers' setting, and then in
+    ``together`` the seconds of one replay per core, all run at once (with the workers'
+    setting only)."""
+    copies = (os.cpu_count() or 1) if allocator else 0
+    output = _child("--bare", str(path), "--calls", str(calls_file), "--copies", str(copies),
+                    allocator=allocator)
     return json.loads(output.strip().splitlines()[-1])
+
+
+def bares(path: Path, calls_file: Path) -> dict[str, dict]:
+    """The bare replay in a plain process and with the workers' allocator setting."""
+    return {kind: bare(path, calls_file, allocator=kind == "workers")
+            for kind in ("plain", "workers")}
 
 
 # --- commands, timed and sampled ------------------------------------------------------------
@@ -342,20 +367,21 @@ def measure(scratch: Path, with_nbgrader: bool, repeat: int, class_repeat: int) 
     shutil.copy(CORRECT, one)
     calls = scratch / "calls.pickle"
     record(CORRECT, calls)
-    replays, wholes, students = [bare(CORRECT, calls)], [], []
+    replays, wholes, students = [bares(CORRECT, calls)], [], []
     for _ in range(repeat):  # bare, grade, bare, grade, ..., bare
         wholes.append(grade(one, scratch / "out-one", 1)[0])
         students.append(student_seconds(scratch / "out-one"))
-        replays.append(bare(CORRECT, calls))
-    bares = [replayed["seconds"] for replayed in replays]
-    found["bare"] = statistics.median(bares)
+        replays.append(bares(CORRECT, calls))
+    for kind in ("plain", "workers"):
+        seconds = [replayed[kind]["seconds"] for replayed in replays]
+        found[f"bare_{kind}"] = statistics.median(seconds)
+        # Each grading against the mean of the bare runs just before and just after it.
+        around = [(before + after) / 2 for before, after in itertools.pairwise(seconds)]
+        found[f"overhead_{kind}"] = [s / b for s, b in zip(students, around, strict=True)]
     found["grade_one"] = statistics.median(wholes)
     found["grade_one_student"] = statistics.median(students)
-    # Each grading against the mean of the bare runs just before and just after it.
-    around = [(before + after) / 2 for before, after in itertools.pairwise(bares)]
-    found["overhead_gradings"] = [s / b for s, b in zip(students, around, strict=True)]
     found["machine_efficiency"] = statistics.median(
-        r["seconds"] / statistics.fmean(r["together"]) for r in replays)
+        r["workers"]["seconds"] / statistics.fmean(r["workers"]["together"]) for r in replays)
     students = build_class(scratch / "class")
     ones, ns, peaks = [], [], []
     for _ in range(class_repeat):  # alternating, so that drift slows both alike
@@ -385,17 +411,24 @@ def measure(scratch: Path, with_nbgrader: bool, repeat: int, class_repeat: int) 
 
 def ratios(found: dict) -> dict[str, float]:
     """The ratios the README quotes."""
+    plain, workers = found["overhead_plain"], found["overhead_workers"]
+    efficiency = statistics.median(found["speedup_pairs"]) / found["cores"]
     result = {
-        "overhead (grading process of one student / bare)":
-            statistics.median(found["overhead_gradings"]),
-        "overhead, lowest of the single gradings": min(found["overhead_gradings"]),
-        "overhead, highest of the single gradings": max(found["overhead_gradings"]),
-        "overhead (whole grade command, one student / bare)": found["grade_one"] / found["bare"],
+        "overhead (grading process of one student / bare)": statistics.median(plain),
+        "overhead, lowest of the single gradings": min(plain),
+        "overhead, highest of the single gradings": max(plain),
+        "overhead (whole grade command, one student / bare)":
+            found["grade_one"] / found["bare_plain"],
+        "grader's own share (grading process / bare with the workers' allocator)":
+            statistics.median(workers),
+        "grader's own share, lowest": min(workers),
+        "grader's own share, highest": max(workers),
         f"speed-up (--jobs {found['cores']} vs --jobs 1)": statistics.median(
             found["speedup_pairs"]),
-        "parallel efficiency": statistics.median(found["speedup_pairs"]) / found["cores"],
+        "parallel efficiency": efficiency,
         "the machine's own parallel efficiency (one bare replay alone / one per core at once)":
             found["machine_efficiency"],
+        "parallel efficiency / the machine's own": efficiency / found["machine_efficiency"],
         f"--cluster local:{found['cores']} / --jobs {found['cores']}":
             found["class_cluster"] / found["class_jn"],
         "seconds per student per core (--jobs N)": found["class_jn"] * found["cores"] / 10,
@@ -413,7 +446,8 @@ def write(found: dict, out: Path) -> None:
     """Print the table and ratios; write them to ``out/benchmark.csv`` and a plot."""
     out.mkdir(parents=True, exist_ok=True)
     cores = found["cores"]
-    times = {"bare (suite's calls, 1 thread)": found["bare"],
+    times = {"bare (suite's calls, 1 thread)": found["bare_plain"],
+             "bare, with the workers' allocator setting": found["bare_workers"],
              "grade one correct (grading process)": found["grade_one_student"],
              "grade one correct (whole command)": found["grade_one"],
              "class of 10, --jobs 1": found["class_j1"],
@@ -456,7 +490,11 @@ def _plot(times: dict[str, float], found_ratios: dict[str, float], path: Path) -
                     "around it)")
     overhead = found_ratios["overhead (grading process of one student / bare)"]
     efficiency = found_ratios["parallel efficiency"]
-    axis.set_title(f"overhead {overhead:.2f}; parallel efficiency {efficiency:.2f}", fontsize=9)
+    share = found_ratios["grader's own share (grading process / bare with the workers' allocator)"]
+    machine = found_ratios["the machine's own parallel efficiency (one bare replay alone / one "
+                           "per core at once)"]
+    axis.set_title(f"overhead {overhead:.2f} (grader's own share {share:.2f}); parallel "
+                   f"efficiency {efficiency:.2f} (the machine's own {machine:.2f})", fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -476,13 +514,20 @@ def main() -> None:
     parser.add_argument("--bare", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--record", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--calls", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--copies", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.record:
         _record_child(args.record.resolve(), args.calls)
         return
     if args.bare:
-        _bare_child(args.bare.resolve(), args.calls)
+        _bare_child(args.bare.resolve(), args.calls, args.copies)
         return
+    untuned = environment.without_compute_tuning(dict(os.environ))
+    removed = sorted(set(os.environ) - set(untuned))
+    if removed:  # every command below inherits this environment, as the workers do not
+        print(f"left out of every measured command's environment: {', '.join(removed)}")
+        os.environ.clear()
+        os.environ.update(untuned)
     with_nbgrader = not args.no_nbgrader and shutil.which("nbgrader", path=str(
         Path(sys.executable).parent)) is not None
     with tempfile.TemporaryDirectory(prefix="regkit-benchmark-") as scratch:

@@ -46,14 +46,7 @@ _WORKER_ENV = {
     "MPLBACKEND": "Agg",
     "PYTHONHASHSEED": "0",
     "PYTHONIOENCODING": "utf-8",
-    # glibc's allocator gives blocks of 128 KiB and more their own mapping at first and
-    # trims the heap's top as soon as 128 KiB are free, so student code that allocates
-    # and frees batch-sized arrays in a loop (a fresh worker's first training loop) maps,
-    # faults in and unmaps them at every step: hundreds of thousands of page faults and
-    # tenths of a second of kernel time. Blocks under 32 MiB come from the heap, which
-    # keeps up to 256 MiB free: the memory is reused instead.
-    "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=33554432:"
-                      "glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=16777216",
+    **environment.REUSING_ALLOCATOR,
 }
 
 
