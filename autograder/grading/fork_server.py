@@ -16,8 +16,13 @@ from multiprocessing.context import BaseContext
 
 from autograder import environment
 
-# Imported once by the fork server, inherited by every grading process it forks.
-PRELOAD = ["autograder.grading.grade", "autograder.reports.feedback_html", "matplotlib.pyplot"]
+# Imported once by the fork server, inherited by every grading process it forks. pyseccomp
+# (the seccomp filter's binding, imported when the first worker is launched) looks for
+# libc and libseccomp with ``ldconfig -p`` as it is imported: two processes and about
+# 0.01 to 0.02 s before each student's first worker could start. A name that cannot be
+# imported is skipped by the server (the filter's own check then explains).
+PRELOAD = ["autograder.grading.grade", "autograder.reports.feedback_html", "matplotlib.pyplot",
+           "pyseccomp"]
 
 # The server starts with one BLAS thread (``environment.ONE_BLAS_THREAD``). A grading
 # process does the grader's arithmetic on one thread anyway (``grade.one_blas_thread``); a

@@ -607,6 +607,37 @@ def test_a_forked_grading_process_starts_no_blas_threads() -> None:
     assert run.stdout.split() == ["1", "None"], run.stdout  # one thread, the environment unset
 
 
+GRADING_PROCESS_FILTER = """
+from autograder.grading import fork_server
+in_grading = (
+    "import os, subprocess\\n"
+    "started = []\\n"
+    "real = subprocess.Popen.__init__\\n"
+    "def spy(self, args, *rest, **options):\\n"
+    "    started.append(args)\\n"
+    "    real(self, args, *rest, **options)\\n"
+    "subprocess.Popen.__init__ = spy\\n"
+    "from autograder.sandbox import seccomp_filter\\n"
+    "os.close(seccomp_filter.open_fd())\\n"
+    "raise SystemExit(len(started))\\n")
+grading = fork_server.ready().Process(target=exec, args=(in_grading,))
+grading.start()
+grading.join()
+print(grading.exitcode)
+"""
+
+
+def test_a_forked_grading_process_builds_the_seccomp_filter_without_starting_processes(
+        ) -> None:
+    """The filter's binding looks for its libraries with ``ldconfig -p`` when imported;
+    the fork server has imported it, so a student's first worker does not wait for two
+    ldconfig processes."""
+    run = subprocess.run([sys.executable, "-c", GRADING_PROCESS_FILTER], cwd=PROJECT_DIR,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["0"], run.stdout
+
+
 def test_a_grading_ends_its_pytest_session_without_garbage_collections(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """pytest's unraisable-exception plugin ends each session with full collections (0.04 to
