@@ -486,6 +486,7 @@ def _plot(times: dict[str, float], found_ratios: dict[str, float], path: Path) -
     axis.barh(names[::-1], [times[n] for n in names][::-1], color="#4477aa")
     for y, name in enumerate(names[::-1]):
         axis.text(times[name], y, f" {times[name]:.1f} s", va="center", fontsize=8)
+    axis.set_xlim(0, max(times.values()) * 1.1)  # room for the longest bar's label
     axis.set_xlabel("wall-clock seconds (medians; overhead: each grading / the bare runs "
                     "around it)")
     overhead = found_ratios["overhead (grading process of one student / bare)"]
