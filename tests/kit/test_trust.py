@@ -578,20 +578,33 @@ def test_the_grader_computes_on_one_blas_thread_and_gives_the_threads_back(
     assert [t.outcome.passed for t in result.tests] == [True], result.tests
 
 
-GRADING_PROCESS_THREADS = """
+IN_A_FORKED_GRADING_PROCESS = """
 import os, sys
 from autograder.grading import fork_server
-in_grading = (
-    "import os, time\\n"
-    "from autograder.grading import grade\\n"
-    "with grade.one_blas_thread():\\n"
-    "    pass\\n"
-    "time.sleep(0.1)\\n"
-    "raise SystemExit(len(os.listdir('/proc/self/task')))\\n")
-grading = fork_server.ready().Process(target=exec, args=(in_grading,))
+grading = fork_server.ready().Process(target=exec, args=(sys.argv[1],))
 grading.start()
 grading.join()
 print(grading.exitcode, os.environ.get("OPENBLAS_NUM_THREADS"))
+"""
+
+
+def _forked_grading_process(code: str, environment: dict[str, str]) -> list[str]:
+    """Run ``code`` in a process forked by the real fork server of a fresh command; its
+    exit code and the command's own OPENBLAS_NUM_THREADS afterwards."""
+    run = subprocess.run([sys.executable, "-c", IN_A_FORKED_GRADING_PROCESS, code],
+                         cwd=PROJECT_DIR, env=environment, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.split()
+
+
+COUNT_THREADS = """
+import os, time
+from autograder.grading import grade
+with grade.one_blas_thread():
+    pass
+time.sleep(0.1)
+raise SystemExit(len(os.listdir('/proc/self/task')))
 """
 
 
@@ -601,41 +614,31 @@ def test_a_forked_grading_process_starts_no_blas_threads() -> None:
     spun for about 0.15 s of CPU per student. The server's one-thread environment does not
     stay in the command's own."""
     environment = {k: v for k, v in os.environ.items() if k not in ONE_BLAS_THREAD}
-    run = subprocess.run([sys.executable, "-c", GRADING_PROCESS_THREADS], cwd=PROJECT_DIR,
-                         env=environment, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["1", "None"], run.stdout  # one thread, the environment unset
+    found = _forked_grading_process(COUNT_THREADS, environment)
+    assert found == ["1", "None"], found  # one thread, the environment unset
 
 
-GRADING_PROCESS_FILTER = """
-from autograder.grading import fork_server
-in_grading = (
-    "import os, subprocess\\n"
-    "started = []\\n"
-    "real = subprocess.Popen.__init__\\n"
-    "def spy(self, args, *rest, **options):\\n"
-    "    started.append(args)\\n"
-    "    real(self, args, *rest, **options)\\n"
-    "subprocess.Popen.__init__ = spy\\n"
-    "from autograder.sandbox import seccomp_filter\\n"
-    "os.close(seccomp_filter.open_fd())\\n"
-    "raise SystemExit(len(started))\\n")
-grading = fork_server.ready().Process(target=exec, args=(in_grading,))
-grading.start()
-grading.join()
-print(grading.exitcode)
+COUNT_STARTED_PROCESSES = """
+import os, subprocess
+started = []
+real = subprocess.Popen.__init__
+def spy(self, args, *rest, **options):
+    started.append(args)
+    real(self, args, *rest, **options)
+subprocess.Popen.__init__ = spy
+from autograder.sandbox import seccomp_filter
+os.close(seccomp_filter.open_fd())
+raise SystemExit(len(started))
 """
 
 
 def test_a_forked_grading_process_builds_the_seccomp_filter_without_starting_processes(
         ) -> None:
     """The filter's binding looks for its libraries with ``ldconfig -p`` when imported;
-    the fork server has imported it, so a student's first worker does not wait for two
-    ldconfig processes."""
-    run = subprocess.run([sys.executable, "-c", GRADING_PROCESS_FILTER], cwd=PROJECT_DIR,
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["0"], run.stdout
+    the fork server has imported it, so a student's first worker does not wait for
+    ldconfig."""
+    found = _forked_grading_process(COUNT_STARTED_PROCESSES, dict(os.environ))
+    assert found[0] == "0", found  # no process started
 
 
 def test_a_grading_ends_its_pytest_session_without_garbage_collections(
