@@ -10,20 +10,20 @@ as data, so that no filesystem needs to be shared; and writing each student's re
 reports into the output folder as soon as that student's task finishes, so that an
 interrupted run loses only the tasks that were running.
 
-On the worker, a task grades one student in a fresh ``python -m autograder.grading``
-process in the worker's own sandbox, exactly as the local runner does: student code never
-runs inside the Dask worker process. Dask is imported only here, and this module only
+On the worker, a task grades one student in a grading process forked from a fork server,
+in the worker's own sandbox, exactly as the local runner does; since a Dask worker process
+may not start such a process itself, each worker process keeps a grading host
+(:mod:`autograder.grading.host`) that forks them. Student code never runs inside the Dask
+worker process. Dask is imported only here, and this module only
 when ``--cluster`` is given.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import os
 import platform
-import signal
 import stat
 import subprocess
 import sys
@@ -36,7 +36,7 @@ from pathlib import Path
 
 from autograder import config as config_module
 from autograder.config import Config
-from autograder.grading import batch, submission
+from autograder.grading import batch, host, submission
 from autograder.grading.grade import GraderProblem
 from autograder.paths import PACKAGE_DIR, PROJECT_DIR
 from autograder.reports import documents as reports
@@ -46,13 +46,14 @@ from autograder.sandbox import view as sandbox_view
 
 LOCAL_PREFIX = "local:"
 WORKER_WAIT_S = 60.0
-_PR_SET_PDEATHSIG = 1
 _FILE, _LINK, _OTHER = "file", "link", "other"
 _STDERR_KEPT = 64 * 1024  # of a grading process's stderr, only the last line is reported
 _FIND_VIEW = "from autograder.sandbox import view; print(view.package_view())"
 # What must be the same on every worker: the engine, every assignment (declarations,
 # references, helpers, suites).
 _KIT_PARTS = (PACKAGE_DIR, PROJECT_DIR / "assignments")
+# Forks this worker process's grading processes (a Dask worker process may not itself).
+_HOST = host.Host()
 
 
 @functools.cache
@@ -76,8 +77,9 @@ class WorkerInfo:
 
 @functools.cache
 def prepare_worker() -> WorkerInfo:
-    """Probe (once per worker process) the sandbox as the local runner does, and find the
-    package view that this worker's grading processes inherit.
+    """Probe (once per worker process) the sandbox as the local runner does, find the
+    package view that this worker's grading processes inherit, and start the worker's
+    grading host (so that its imports are done before the first student).
 
     The view is found (or built, with a pool of processes) in a child process, since a
     Dask worker process may not start a pool itself.
@@ -90,6 +92,7 @@ def prepare_worker() -> WorkerInfo:
         os.environ[sandbox_view.VIEW_VARIABLE] = found.stdout.strip()
     else:
         reason = seccomp_filter.available()[1] or "bwrap is missing or cannot run"
+    _HOST.start()
     return WorkerInfo(kit=kit_digest(), mode=mode, reason=reason, host=platform.node(),
                       python=platform.python_version())
 
@@ -209,19 +212,10 @@ class _Slots:
 _SLOTS = _Slots()
 
 
-def _die_with_worker() -> Callable[[], None]:
-    """A function run in the grading process before exec: it dies with this worker's thread.
-
-    The C library is loaded here, before the fork, so that the child takes no lock that
-    another thread of the worker may hold.
-    """
-    libc = ctypes.CDLL(None)
-    return lambda: libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 def grade_on_worker(task: Task, data: bytes | None) -> Reply:
-    """Grade one student on this worker (the Dask task): a fresh grading process, sandboxed
-    as this worker allows, fed from the task's data; returns its report files."""
+    """Grade one student on this worker (the Dask task): a grading process forked by this
+    worker's grading host, sandboxed as this worker allows, fed from the task's data;
+    returns its report files."""
     from distributed import get_worker
 
     address = get_worker().address
@@ -242,21 +236,28 @@ def grade_on_worker(task: Task, data: bytes | None) -> Reply:
         config = config_module.load(config_path)
         job = batch.Job(task.name, root / "submission" / task.entry, task.fingerprint,
                         slot=task.slot_bases.get(address, 0) + local_slot)
-        command = batch.grading_task(job, PROJECT_DIR / task.suite, root / "out", config,
-                                     task.seed, info.mode, data_path).argv()
+        grading = batch.grading_task(job, PROJECT_DIR / task.suite, root / "out", config,
+                                     task.seed, info.mode, data_path)
+        stderr = root / "stderr.log"
         started = time.monotonic()
-        try:
-            done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  timeout=float(config.SUBMISSION_TIMEOUT_S) + batch.GRACE_S,
-                                  preexec_fn=_die_with_worker(), check=False)
-            returncode, stderr = done.returncode, done.stderr
-        except subprocess.TimeoutExpired as expired:
-            returncode, stderr = -signal.SIGKILL, expired.stderr or b""
+        returncode = _HOST.run(grading, str(stderr),
+                               float(config.SUBMISSION_TIMEOUT_S) + batch.GRACE_S)
         seconds = time.monotonic() - started
         written = root / "out" / task.name
         files = {p.name: p.read_bytes() for p in sorted(written.glob("*"))
                  if p.is_file() and not p.name.startswith(".")} if written.is_dir() else {}
-    return Reply(files, returncode, stderr[-_STDERR_KEPT:], info.mode, seconds, address)
+        errors = _tail(stderr)
+    return Reply(files, returncode, errors, info.mode, seconds, address)
+
+
+def _tail(path: Path) -> bytes:
+    """The last _STDERR_KEPT bytes of ``path`` (nothing if the process never wrote it)."""
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(max(0, stream.seek(0, os.SEEK_END) - _STDERR_KEPT))
+            return stream.read()
+    except FileNotFoundError:
+        return b""
 
 
 def _kit_mismatch(address: str, theirs: str, ours: str) -> str:

@@ -93,8 +93,7 @@ def fingerprint(path: Path, suite: Path, config: Config) -> str:
 
 def grading_task(job: Job, suite: Path, out: Path, config: Config, seed: int, mode: str,
                  data: Path | None) -> GradingTask:
-    """What ``job``'s grading process needs; ``.argv()`` is its command line, for runners
-    that start it as a program of its own (the cluster's workers)."""
+    """What ``job``'s grading process needs (here, or on a cluster worker's host)."""
     return GradingTask(job.name, job.path, suite, out / job.name, config.path, mode, seed,
                        job.slot, job.fingerprint, data)
 

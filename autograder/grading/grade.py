@@ -1,8 +1,9 @@
 """Grades one submission with one suite: stage it, start its workers, run pytest, score.
 
-``python -m autograder.grading`` (this module's :func:`main`) is how the batch runner grades
-each student in a fresh process, so that nothing one submission does can reach the next
-one's grading.
+Every student is graded in a process of its own, so that nothing one submission does can
+reach the next one's grading: the batch runner forks it from its fork server
+(:func:`run_forked`); the Gradescope entry point starts it as ``python -m
+autograder.grading`` (this module's :func:`main`).
 """
 
 from __future__ import annotations
@@ -260,10 +261,11 @@ def _freeze_imported_objects() -> None:
 
 def run_forked(task: GradingTask, stderr_path: str, environment: dict[str, str],
                cwd: str) -> None:
-    """The entry point of a grading process forked from the batch's fork server.
+    """The entry point of a grading process forked from a fork server (the batch's, or a
+    cluster worker's grading host's).
 
-    It takes the batch's environment and working folder, sends stdout nowhere and stderr
-    to a file the batch reads when the process fails (as for a separately started
+    It takes its runner's environment and working folder, sends stdout nowhere and
+    stderr to a file the runner reads when the process fails (as for a separately started
     process), then runs :func:`run`.
     """
     _freeze_imported_objects()

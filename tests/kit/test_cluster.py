@@ -13,16 +13,22 @@ anything is graded; a worker whose kit differs stops the run, naming it, and a t
 dies (a lost worker, a worker that joined with another kit) becomes its student's row
 with a grader-side message. Submissions travel to the workers as data, bounded as staging bounds
 them: links, pipes and oversized files give the same staging result on the worker as on
-the client.
+the client. The grading host that forks a worker's grading processes answers its owner
+only (a wrong key or a request of another type is refused, and it goes on serving), kills
+a grading at its time limit, and leaves with its owner, killing what is still grading.
 
 Dask is imported here unconditionally: without it this file fails, it does not skip.
 """
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import multiprocessing.connection
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -34,10 +40,11 @@ import pytest
 from assignments.regularization.assignment import SAMPLES as SAMPLE_CLASS
 from autograder import cluster
 from autograder import config as config_module
-from autograder.grading import batch, submission
-from autograder.grading.grade import GraderProblem
+from autograder.grading import batch, host, submission
+from autograder.grading.grade import GraderProblem, GradingTask
 from autograder.paths import DEFAULT_CONFIG, PROJECT_DIR
 from autograder.reports import documents as reports
+from autograder.sandbox import launch as sandbox
 
 STUDENTS = ("alan_turing", "barbara_liskov", "claude_shannon", "katherine_johnson")
 TIMEOUT_S = 600
@@ -256,3 +263,109 @@ def test_a_task_that_dies_is_the_students_row(one_worker: distributed.Client,
                        logged.append)
     assert "runs a different version of the kit" in _failed_row(tmp_path, "barbara_liskov")
     assert len(logged) == 1 and logged[0].startswith("[1/1] barbara_liskov: 0/100 (")
+
+
+# --- the grading host that forks a cluster worker's grading processes -----------------------
+
+SLEEPER = "import time\n\ntime.sleep(600)  # never returns: staging waits on the import\n"
+
+
+def _task(tmp_path: Path, student: Path) -> GradingTask:
+    """``student`` graded with the public suite, its reports under ``tmp_path / "out"``."""
+    return batch.grading_task(batch.Job(student.stem, student, ""),
+                              PROJECT_DIR / "assignments/regularization/tests/public",
+                              tmp_path / "out", config_module.load(), 1, sandbox.isolation(),
+                              None)
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """Every live process's parent and name, from /proc (zombies count as gone)."""
+    found = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            text = entry.read_text()
+            name, fields = text[text.index("(") + 1:text.rindex(")")], text.rsplit(")")[1].split()
+            if fields[0] != "Z":
+                found[int(entry.parent.name)] = (int(fields[1]), name)
+    return found
+
+
+def _descendants(pid: int) -> set[int]:
+    table, found, frontier = _processes(), set(), {pid}
+    while frontier:
+        frontier = {child for child, (parent, _) in table.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def test_a_grading_host_grades_for_its_owner_only(tmp_path: Path) -> None:
+    grading_host = host.Host()
+    address, key = grading_host.start()
+    assert stat.S_IMODE(os.stat(Path(address).parent).st_mode) == 0o700
+    with pytest.raises(multiprocessing.AuthenticationError):
+        multiprocessing.connection.Client(address, family="AF_UNIX", authkey=b"x" * len(key))
+    with multiprocessing.connection.Client(address, family="AF_UNIX", authkey=key) as other:
+        other.send(["not", "a", "request"])
+        with pytest.raises(EOFError):
+            other.recv()
+
+    # The refused connections leave the host serving its owner, and the same host again.
+    task = _task(tmp_path, SAMPLE_CLASS / "barbara_liskov.py")
+    assert grading_host.run(task, str(tmp_path / "stderr.log"), 120.0) == 0
+    assert grading_host.start() == (address, key)
+    document = reports.read_results(task.out)
+    assert document["score"] == 0 and "has a syntax error on line 11" in \
+        document["extra_data"]["error"]
+
+
+def test_a_grading_past_its_limit_is_killed(tmp_path: Path) -> None:
+    sleeper = tmp_path / "sleeper.py"
+    sleeper.write_text(SLEEPER)
+    started = time.monotonic()
+    code = host.Host().run(_task(tmp_path, sleeper), str(tmp_path / "stderr.log"), 3.0)
+    assert code == -signal.SIGKILL
+    assert time.monotonic() - started < 15
+
+
+OWNER = """
+import sys, threading, time
+from pathlib import Path
+from autograder import config
+from autograder.grading import batch, host
+from autograder.paths import PROJECT_DIR
+from autograder.sandbox import launch
+
+scratch = Path(sys.argv[1])
+job = batch.Job("sleeper", scratch / "sleeper.py", "")
+task = batch.grading_task(job, PROJECT_DIR / "assignments/regularization/tests/public",
+                          scratch / "out", config.load(), 1, launch.isolation(), None)
+threading.Thread(target=host.Host().run, args=(task, str(scratch / "stderr.log"), 600.0),
+                 daemon=True).start()
+time.sleep(600)
+"""
+
+
+def test_a_grading_host_leaves_with_its_owner_and_kills_its_grading(tmp_path: Path) -> None:
+    (tmp_path / "sleeper.py").write_text(SLEEPER)
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path)], cwd=PROJECT_DIR)
+    try:
+        deadline, started = time.monotonic() + 120, set()
+        while time.monotonic() < deadline and "bwrap" not in {
+                name for pid, (_, name) in _processes().items() if pid in started}:
+            started = _descendants(owner.pid)  # the host, its fork server, a grading, ...
+            time.sleep(0.1)
+        assert len(started) >= 4, "the owner's host never started the student's worker"
+    finally:
+        owner.kill()  # as when a Dask worker process dies: no chance to clean up
+        owner.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and started & set(_processes()):
+        time.sleep(0.1)
+    assert not started & set(_processes()), "a process of the host outlived its owner"
+
+
+def test_a_grading_host_without_its_key_refuses_to_start() -> None:
+    done = subprocess.run([sys.executable, "-m", "autograder.grading.host"], input=b"short",
+                          capture_output=True, cwd=PROJECT_DIR, timeout=60, check=False)
+    assert done.returncode == 2 and done.stdout == b""
+    assert b"needs its key on standard input" in done.stderr
