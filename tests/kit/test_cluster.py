@@ -13,7 +13,8 @@ anything is graded; a worker whose kit differs stops the run, naming it, and a t
 dies (a lost worker, a worker that joined with another kit) becomes its student's row
 with a grader-side message. Submissions travel to the workers as data, bounded as staging bounds
 them: links, pipes and oversized files give the same staging result on the worker as on
-the client. The grading host that forks a worker's grading processes answers its owner
+the client. A worker process of two threads, whose tasks share one grading host, grades
+to the same gradebook. The grading host that forks a worker's grading processes answers its owner
 only (a wrong key or a request of another type is refused, and it goes on serving), kills
 a grading at its time limit, and leaves with its owner, killing what is still grading.
 
@@ -136,6 +137,24 @@ def test_interrupted_cluster_run_resumes_to_the_local_gradebook(small_class: Pat
     assert (out / "tests.csv").read_bytes() == (local_grades / "tests.csv").read_bytes()
     leftovers = [p.name for p in out.rglob(".*") if p.is_file()]
     assert leftovers == [], f"temporary files left behind: {leftovers}"
+
+
+def test_a_worker_of_two_threads_grades_to_the_local_gradebook(small_class: Path,
+                                                              short_training: Path,
+                                                              local_grades: Path,
+                                                              tmp_path: Path) -> None:
+    """A scheduler's address, as a Slurm or Kubernetes deployment gives it, with one worker
+    process of two threads: its tasks share one grading host, which is asked for up to two
+    grading processes at a time."""
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  dashboard_address=None) as two_threads:
+        done = _grade(str(small_class), "--out", str(tmp_path / "out"), "--cluster",
+                      two_threads.scheduler_address, "--require-sandbox", "--config",
+                      str(short_training))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"cluster: connected to {two_threads.scheduler_address}" in done.stderr
+    assert (tmp_path / "out" / "gradebook.csv").read_bytes() == \
+        (local_grades / "gradebook.csv").read_bytes()
 
 
 def test_require_sandbox_names_the_worker_without_bubblewrap(small_class: Path,
