@@ -82,7 +82,10 @@ def _serve(context: BaseContext, connection: Connection, running: _Running) -> N
     """Fork the grading process ``connection`` asks for, wait for it (killing it at its
     limit) and send back its exit code."""
     with connection:
-        request = connection.recv()
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):  # the owner's task went before it asked
+            return
         if not isinstance(request, Request):
             print(f"grading host: a request of type {type(request).__name__} was refused",
                   file=sys.stderr)
