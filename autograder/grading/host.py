@@ -12,10 +12,11 @@ runner does.
 
 The host listens on a Unix socket in a folder only its user can enter, and every
 connection must prove the key its owner wrote to the host's standard input
-(:mod:`multiprocessing.connection`'s challenge), so no other process can have a grading
-started. A request is a :class:`Request`; the reply is the grading process's exit code.
-The host lives while its owner keeps its standard input open: when the owner exits, or
-dies, the host kills the grading processes it started and leaves.
+(:mod:`multiprocessing.connection`'s challenge, on the connection's own thread), so no
+other process can have a grading started, nor hold up the owner's. A request is a
+:class:`Request`; the reply is the grading process's exit code. The host lives while its
+owner keeps its standard input open: when the owner exits, or dies, the host kills the
+grading processes it started and leaves.
 """
 
 from __future__ import annotations
@@ -26,9 +27,16 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from multiprocessing import AuthenticationError
-from multiprocessing.connection import Client, Connection, Listener
+from multiprocessing.connection import (
+    Client,
+    Connection,
+    Listener,
+    answer_challenge,
+    deliver_challenge,
+)
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 
@@ -37,6 +45,7 @@ from autograder.grading.grade import GraderProblem, GradingTask, run_forked
 
 _KEY_BYTES = 32
 _SOCKET = "host.sock"
+_RETRY_S = 0.1
 _REPLY_GRACE_S = 60.0  # past the request's own limit, the owner stops waiting for a reply
 
 
@@ -78,13 +87,19 @@ class _Running:
                 process.kill()
 
 
-def _serve(context: BaseContext, connection: Connection, running: _Running) -> None:
-    """Fork the grading process ``connection`` asks for, wait for it (killing it at its
+def _serve(context: BaseContext, connection: Connection, key: bytes,
+           running: _Running) -> None:
+    """Check that ``connection`` holds ``key`` (both ways, as a ``Listener`` with that key
+    would, but on this connection's own thread: a peer that never answers holds up no
+    other), then fork the grading process it asks for, wait for it (killing it at its
     limit) and send back its exit code."""
     with connection:
         try:
+            deliver_challenge(connection, key)
+            answer_challenge(connection, key)
             request = connection.recv()
-        except (EOFError, OSError):  # the owner's task went before it asked
+        except (AuthenticationError, EOFError, OSError) as refused:
+            print(f"grading host: a connection was refused ({refused!r})", file=sys.stderr)
             return
         if not isinstance(request, Request):
             print(f"grading host: a request of type {type(request).__name__} was refused",
@@ -123,7 +138,7 @@ def main() -> int:
     # grading processes' inherited output included, goes to standard error.
     answer = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
-    with Listener(os.path.join(folder, _SOCKET), family="AF_UNIX", authkey=key) as listener:
+    with Listener(os.path.join(folder, _SOCKET), family="AF_UNIX") as listener:
         context = fork_server.ready()
         threading.Thread(target=_leave_with_owner, args=(running, folder), daemon=True).start()
         with answer:
@@ -131,10 +146,11 @@ def main() -> int:
         while True:
             try:
                 connection = listener.accept()
-            except (AuthenticationError, OSError, EOFError, ValueError) as refused:
-                print(f"grading host: a connection was refused ({refused})", file=sys.stderr)
+            except OSError as failed:  # out of descriptors, say: the next may succeed
+                print(f"grading host: cannot accept a connection ({failed})", file=sys.stderr)
+                time.sleep(_RETRY_S)
                 continue
-            threading.Thread(target=_serve, args=(context, connection, running),
+            threading.Thread(target=_serve, args=(context, connection, key, running),
                              daemon=True).start()
 
 

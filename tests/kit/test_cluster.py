@@ -29,9 +29,11 @@ import multiprocessing.connection
 import os
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -328,9 +330,18 @@ def test_a_grading_host_grades_for_its_owner_only(tmp_path: Path) -> None:
         with pytest.raises(EOFError):
             other.recv()
 
-    # The refused connections leave the host serving its owner, and the same host again.
+    # The refused connections, and the one still silent, leave the host serving its owner,
+    # and the same host again.
+    silent = socket.socket(socket.AF_UNIX)  # connects, then never answers the challenge
+    silent.connect(address)
     task = _task(tmp_path, SAMPLE_CLASS / "barbara_liskov.py")
-    assert grading_host.run(task, str(tmp_path / "stderr.log"), 120.0) == 0
+    codes: list[int] = []
+    owner = threading.Thread(target=lambda: codes.append(
+        grading_host.run(task, str(tmp_path / "stderr.log"), 120.0)), daemon=True)
+    owner.start()
+    owner.join(60)
+    silent.close()
+    assert codes == [0], "the owner's grading waited behind a connection that never spoke"
     assert grading_host.start() == (address, key)
     document = reports.read_results(task.out)
     assert document["score"] == 0 and "has a syntax error on line 11" in \
