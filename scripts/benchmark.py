@@ -83,6 +83,11 @@ FAULTS = ["l2_missing_factor_2", "l2_penalty_uses_abs", "l2_missing_lambda_in_gr
           "dropout_no_inverse_scaling", "dropout_ignores_training_flag",
           "dropout_keep_drop_swapped", "train_no_l2_grads", "train_lr_folded_into_dZ3",
           "train_w3_updated_before_dA2"]
+# The ratios the plot's title shows, as named in the printed table and the CSV.
+OVERHEAD = "overhead (grading process of one student / bare)"
+OWN_SHARE = "grader's own share (grading process / bare with the workers' allocator)"
+EFFICIENCY = "parallel efficiency"
+MACHINE = "the machine's own parallel efficiency (one bare replay alone / one per core at once)"
 
 
 # --- bare: the student's own calls --------------------------------------------------------
@@ -414,20 +419,18 @@ def ratios(found: dict) -> dict[str, float]:
     plain, workers = found["overhead_plain"], found["overhead_workers"]
     efficiency = statistics.median(found["speedup_pairs"]) / found["cores"]
     result = {
-        "overhead (grading process of one student / bare)": statistics.median(plain),
+        OVERHEAD: statistics.median(plain),
         "overhead, lowest of the single gradings": min(plain),
         "overhead, highest of the single gradings": max(plain),
         "overhead (whole grade command, one student / bare)":
             found["grade_one"] / found["bare_plain"],
-        "grader's own share (grading process / bare with the workers' allocator)":
-            statistics.median(workers),
+        OWN_SHARE: statistics.median(workers),
         "grader's own share, lowest": min(workers),
         "grader's own share, highest": max(workers),
         f"speed-up (--jobs {found['cores']} vs --jobs 1)": statistics.median(
             found["speedup_pairs"]),
-        "parallel efficiency": efficiency,
-        "the machine's own parallel efficiency (one bare replay alone / one per core at once)":
-            found["machine_efficiency"],
+        EFFICIENCY: efficiency,
+        MACHINE: found["machine_efficiency"],
         "parallel efficiency / the machine's own": efficiency / found["machine_efficiency"],
         f"--cluster local:{found['cores']} / --jobs {found['cores']}":
             found["class_cluster"] / found["class_jn"],
@@ -489,13 +492,10 @@ def _plot(times: dict[str, float], found_ratios: dict[str, float], path: Path) -
     axis.set_xlim(0, max(times.values()) * 1.1)  # room for the longest bar's label
     axis.set_xlabel("wall-clock seconds (medians; overhead: each grading / the bare runs "
                     "around it)")
-    overhead = found_ratios["overhead (grading process of one student / bare)"]
-    efficiency = found_ratios["parallel efficiency"]
-    share = found_ratios["grader's own share (grading process / bare with the workers' allocator)"]
-    machine = found_ratios["the machine's own parallel efficiency (one bare replay alone / one "
-                           "per core at once)"]
-    axis.set_title(f"overhead {overhead:.2f} (grader's own share {share:.2f}); parallel "
-                   f"efficiency {efficiency:.2f} (the machine's own {machine:.2f})", fontsize=9)
+    axis.set_title(f"overhead {found_ratios[OVERHEAD]:.2f} (grader's own share "
+                   f"{found_ratios[OWN_SHARE]:.2f}); parallel efficiency "
+                   f"{found_ratios[EFFICIENCY]:.2f} (the machine's own "
+                   f"{found_ratios[MACHINE]:.2f})", fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
