@@ -191,8 +191,9 @@ class Host:
         request = Request(task, stderr_path, dict(os.environ), os.getcwd(), timeout)
         with Client(address, family="AF_UNIX", authkey=key) as connection:
             connection.send(request)
-            if not connection.poll(timeout + _REPLY_GRACE_S):
-                raise GraderProblem(f"the grading host gave no answer within {timeout:g} s")
+            waited = timeout + _REPLY_GRACE_S
+            if not connection.poll(waited):
+                raise GraderProblem(f"the grading host gave no answer within {waited:g} s")
             return connection.recv()
 
 
