@@ -11,6 +11,7 @@ from autograder.selfcheck.messages import (
     crashed_message,
     raised_message,
     timeout_message,
+    unsendable_message,
 )
 
 
@@ -53,6 +54,16 @@ class StudentCrashed(StudentCodeProblem):
         self.function = function
         self.reason = reason
         super().__init__(crashed_message(function, reason))
+
+
+class StudentUnsendable(StudentCodeProblem):
+    """A call's result is one the grader refuses to receive (too deep, too many plain values
+    or arrays, too large); the worker is still running."""
+
+    def __init__(self, function: str, reason: str):
+        self.function = function
+        self.reason = reason
+        super().__init__(unsendable_message(function, reason))
 
 
 class SubmissionUnusable(StudentCodeProblem):

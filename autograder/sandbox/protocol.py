@@ -48,6 +48,23 @@ class ProtocolError(Exception):
     """A frame or value that does not follow this protocol."""
 
 
+class Unsendable(ProtocolError):
+    """A reply the grader would refuse; ``reason`` is one of :data:`UNSENDABLE_REASONS`.
+
+    The worker checks its reply before sending it and sends the reason instead, so that
+    the grader can tell the student what was wrong with the result in their own terms.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# Why a result cannot cross: nested past MAX_DEPTH, more plain values than MAX_HEADER_BYTES
+# of JSON hold, more than MAX_BUFFERS arrays, more than MAX_REPLY_BYTES in all.
+UNSENDABLE_REASONS = ("nested", "plain_values", "arrays", "size")
+
+
 @dataclass(frozen=True)
 class Unsupported:
     """Stands for a value of a type that cannot cross the boundary (a class instance...)."""
@@ -173,7 +190,7 @@ class _Encoding:
 
 def _encode(value: Any, state: _Encoding, depth: int) -> Any:
     if depth > MAX_DEPTH:
-        raise ProtocolError("value nested too deeply")
+        raise Unsendable("nested")
     if value is None or type(value) in (bool, int, float, str):
         return value
     if isinstance(value, np.ndarray):
@@ -236,6 +253,22 @@ def encode_parts(message: dict, generators: list | None = None,
     if keeper is not None:
         keeper.commit(state.pending)
     return parts
+
+
+def check_reply(frame: bytes) -> None:
+    """Raise :class:`Unsendable` when the grader's :class:`FrameReader` would refuse
+    ``frame`` (from :func:`encode`) as a reply, in the order the reader checks."""
+    (header_len,) = struct.unpack_from("!I", frame)
+    if header_len > MAX_HEADER_BYTES:
+        raise Unsendable("plain_values")
+    position, buffers = 4 + header_len, 0
+    while position < len(frame):
+        (size,) = struct.unpack_from("!Q", frame, position)
+        position, buffers = position + 8 + size, buffers + 1
+    if buffers > MAX_BUFFERS:
+        raise Unsendable("arrays")
+    if len(frame) > MAX_REPLY_BYTES:
+        raise Unsendable("size")
 
 
 def encode(message: dict, generators: list | None = None) -> bytes:

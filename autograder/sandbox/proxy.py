@@ -32,6 +32,7 @@ from autograder.sandbox.errors import (
     StudentCrashed,
     StudentRaised,
     StudentTimeout,
+    StudentUnsendable,
 )
 
 _READ_GRACE_S = 1.0  # to read a load reply that already waits in the pipe
@@ -199,6 +200,8 @@ class WorkerProcess:
         try:
             return replies.call_reply(reply, self._requests, len(generators),
                                       self.config.functions)
+        except replies.UnsendableResult as error:
+            raise StudentUnsendable(function, str(error)) from None
         except replies.MalformedReply as error:
             self.kill()
             raise StudentCrashed(function, str(error)) from None

@@ -5,7 +5,8 @@ anything the protocol can carry. Every field the grader reads is checked here fo
 size and consistency (the reply answers the request just sent, a generator state is one
 the grader's own numpy accepts) and returned in a normalised form. Anything else raises
 :class:`MalformedReply`, which the proxy reports as the student's crash, never as a
-grader error.
+grader error; a result the worker says the grader would refuse (too deep, too large)
+raises :class:`UnsendableResult`, which tells the student why.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from autograder.sandbox import protocol
 
 MAX_TEXT = 64 * 1024
 MAX_SIGNATURE = 1000
@@ -23,6 +26,22 @@ _BIT_GENERATORS = {cls.__name__: cls for cls in (np.random.PCG64, np.random.PCG6
 
 class MalformedReply(ValueError):
     """A reply that does not follow the protocol; the message says what was wrong."""
+
+
+class UnsendableResult(MalformedReply):
+    """The worker reports a result the grader would refuse; the message says why, for the
+    student."""
+
+
+# What the student reads for each of protocol.UNSENDABLE_REASONS.
+_UNSENDABLE = {
+    "nested": f"it is nested more than {protocol.MAX_DEPTH} levels deep",
+    "plain_values": (f"it holds more plain Python numbers or text than the grader reads "
+                     f"({protocol.MAX_HEADER_BYTES // 2**20} MiB written out, about 50,000 "
+                     "numbers); return numpy arrays, not lists made with .tolist() or list()"),
+    "arrays": f"it holds more than {protocol.MAX_BUFFERS} separate arrays",
+    "size": f"it is larger than {protocol.MAX_REPLY_BYTES // 2**20} MiB in all",
+}
 
 
 def _text(reply: dict, key: str, limit: int = MAX_TEXT) -> str:
@@ -37,8 +56,10 @@ def _status(reply: dict, expected_id: int) -> str:
         raise MalformedReply("it answered a different request than the one sent")
     status = reply.get("status")
     if status == "unsendable":
-        raise MalformedReply("its result could not be sent back to the grader (return only "
-                             "numbers, arrays, lists, tuples, dicts)")
+        reason = reply.get("reason")
+        raise UnsendableResult(
+            _UNSENDABLE[reason] if type(reason) is str and reason in _UNSENDABLE
+            else "return only numbers, numpy arrays, and lists, tuples or dicts of them")
     if status not in ("ok", "raised"):
         raise MalformedReply("its status is not one the grader knows")
     return status

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import linecache
 import os
 import sys
 import traceback
@@ -57,19 +58,37 @@ class _CappedText(io.StringIO):
         return value
 
 
+_SHOWN_FRAMES = 8
+_SHOWN_REPEATS = 3  # a run of one frame (a recursion) shows this many, then a count
+
+
 def _student_traceback(error: BaseException, submission_dir: str) -> str:
-    """The traceback lines that point into the submission's own files, and the error line."""
-    frames = [
-        frame
-        for frame in traceback.extract_tb(error.__traceback__)
-        if frame.filename.startswith(submission_dir)
-    ]
-    lines = []
-    for frame in frames[-8:]:
-        name = os.path.relpath(frame.filename, submission_dir)
-        lines.append(f'  File "{name}", line {frame.lineno}, in {frame.name}')
-        if frame.line:
-            lines.append(f"    {frame.line.strip()}")
+    """The traceback lines that point into the submission's own files, and the error line.
+
+    Only the last frames are shown; a recursion's run of one frame is cut short as in
+    Python's own tracebacks ("[Previous line repeated N more times]"). Source lines are
+    read for the frames shown only, so a recursion a million frames deep costs little.
+    """
+    runs: list[list] = []  # [(file, line number, function), times in a row]
+    for frame, lineno in traceback.walk_tb(error.__traceback__):
+        where = (frame.f_code.co_filename, lineno, frame.f_code.co_name)
+        if not where[0].startswith(submission_dir):
+            continue
+        if runs and runs[-1][0] == where:
+            runs[-1][1] += 1
+        else:
+            runs.append([where, 1])
+    shown: list[list[str]] = []  # one entry per frame or repeat count, last first
+    for (filename, lineno, name), times in reversed(runs):
+        if times > _SHOWN_REPEATS:
+            shown.append([f"  [Previous line repeated {times - _SHOWN_REPEATS} more times]"])
+        source = linecache.getline(filename, lineno).strip()
+        entry = [f'  File "{os.path.relpath(filename, submission_dir)}", line {lineno}, '
+                 f"in {name}"] + ([f"    {source}"] if source else [])
+        shown += [entry] * min(times, _SHOWN_REPEATS)
+        if len(shown) >= _SHOWN_FRAMES:
+            break
+    lines = [line for entry in reversed(shown[:_SHOWN_FRAMES]) for line in entry]
     if isinstance(error, SyntaxError) and error.filename and error.lineno:
         lines.append(f'  File "{os.path.basename(error.filename)}", line {error.lineno}')
         if error.text:
@@ -286,10 +305,12 @@ def _known_good(request_fd: int, reader: protocol.FrameReader) -> dict | None:
 
 
 def _send(fd: int, reply: dict) -> None:
+    """Write ``reply``; one the grader would refuse goes as the reason it would."""
     try:
         frame = protocol.encode(reply)
-    except protocol.ProtocolError as error:
-        frame = protocol.encode({"status": "unsendable", "message": str(error),
+        protocol.check_reply(frame)
+    except protocol.Unsendable as error:
+        frame = protocol.encode({"status": "unsendable", "reason": error.reason,
                                  "id": reply.get("id")})
     view = memoryview(frame)
     while view:

@@ -41,3 +41,8 @@ def crashed_message(function: str, reason: str) -> str:
     """What a student reads when their code stopped the process that ran it."""
     action = f"running `{function}`" if function.isidentifier() else function
     return f"While {action}, your code stopped the grading process: {reason}"
+
+
+def unsendable_message(function: str, reason: str) -> str:
+    """What a student reads when their ``function`` returned a result the grader refuses."""
+    return f"{subject(function)} returned a result the grader could not receive: {reason}."

@@ -214,8 +214,37 @@ def test_encoding_too_deep_a_value_raises() -> None:
     value: list = []
     for _ in range(protocol.MAX_DEPTH + 5):
         value = [value]
-    with pytest.raises(ProtocolError):
+    with pytest.raises(protocol.Unsendable) as raised:
         protocol.encode({"v": value})
+    assert raised.value.reason == "nested"
+
+
+# A result the grader's reader refuses, and why (the worker sends the reason instead).
+REFUSED_REPLIES = {
+    "plain_values": {"value": np.random.default_rng(0).random(60_000).tolist()},
+    "arrays": {"value": [np.zeros(1)] * (protocol.MAX_BUFFERS + 1)},
+    "size": {"value": np.zeros(protocol.MAX_REPLY_BYTES // 8 + 1)},
+}
+
+
+@pytest.mark.parametrize("reason", sorted(REFUSED_REPLIES))
+def test_the_worker_names_why_the_grader_would_refuse_a_reply(reason: str) -> None:
+    frame = protocol.encode(REFUSED_REPLIES[reason])
+    with pytest.raises(protocol.Unsendable) as raised:
+        protocol.check_reply(frame)
+    assert raised.value.reason == reason and reason in protocol.UNSENDABLE_REASONS
+    with pytest.raises(ProtocolError):
+        FrameReader(protocol.MAX_REPLY_BYTES).feed(frame)
+
+
+def test_a_reply_at_the_limits_is_sent_and_read() -> None:
+    reply = {"value": [np.zeros(1)] * (protocol.MAX_BUFFERS - 1),
+             "large": np.zeros(protocol.MAX_REPLY_BYTES // 8 - 100_000),
+             "numbers": np.arange(30_000.0).tolist()}
+    frame = protocol.encode(reply)
+    protocol.check_reply(frame)
+    back = FrameReader(protocol.MAX_REPLY_BYTES).feed(frame)
+    assert len(back["value"]) == protocol.MAX_BUFFERS - 1 and back["numbers"][-1] == 29_999.0
 
 
 # --- malformed frames ------------------------------------------------------------------------

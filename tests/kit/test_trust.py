@@ -41,7 +41,12 @@ from autograder.paths import DEFAULT_CONFIG, PROJECT_DIR
 from autograder.reports import documents as reports
 from autograder.sandbox import cgroup, protocol, seccomp_filter
 from autograder.sandbox import launch as sandbox
-from autograder.sandbox.errors import Failure, StudentCodeProblem, StudentCrashed
+from autograder.sandbox.errors import (
+    Failure,
+    StudentCodeProblem,
+    StudentCrashed,
+    StudentUnsendable,
+)
 from autograder.sandbox.proxy import StudentProxy
 
 ASSIGNMENT = load_assignment("regularization")
@@ -532,6 +537,30 @@ def test_the_known_good_functions_are_not_readable_by_student_code(make_student)
     ''')
     result, _ = student.substituted.train_mlp({}, np.zeros((1, 1)), np.zeros((1, 1)))
     assert result["found"] == ["<known-good>"], result
+
+
+def test_a_result_the_grader_would_refuse_is_named_and_the_worker_goes_on(make_student) -> None:
+    student = make_student('''
+        def dropout(A, p, training=True, rng=None):
+            return A, A.tolist() if p < 0.5 else [A] * 5000
+    ''')
+    with pytest.raises(StudentUnsendable, match="more plain Python numbers .* return numpy "
+                                                "arrays, not lists made with .tolist"):
+        student.dropout(np.random.default_rng(0).random((300, 300)), 0.3)
+    with pytest.raises(StudentUnsendable, match="more than 4096 separate arrays"):
+        student.dropout(np.ones(2), 0.7)
+    pid = student.worker.process.pid
+    assert student.l2_regularization([np.ones((2, 2))], 0.1)[0] == pytest.approx(0.4)
+    assert student.worker.process.pid == pid
+
+
+@pytest.mark.parametrize("reason", ['"nested"', '["nested"]', "None", '"rm -rf"'])
+def test_a_forged_refusal_reason_is_the_students_problem(make_student, reason: str) -> None:
+    student = make_student(_patched_encode('message.get("id")',
+                                           f'"status": "unsendable", "reason": {reason}'))
+    expected = "nested more than 64" if reason == '"nested"' else "return only numbers"
+    with pytest.raises(StudentUnsendable, match=expected):
+        student.l2_regularization([np.ones((2, 2))], 0.1)
 
 
 def test_a_student_fault_in_a_reply_is_never_a_grader_error(make_student) -> None:
