@@ -83,12 +83,21 @@ def digest_of(*parts: Path) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(path: Path, suite: Path, config: Config) -> str:
-    """A digest of everything that decides a grade: submission, suite, config, kit code and
-    the assignment's own files (declaration, helpers, mistake catalogue, reference)."""
+def grading_digest(suite: Path, config: Config) -> str:
+    """A digest of what decides every student's grade besides the submission: suite,
+    config, kit code and the assignment's own files (declaration, helpers, mistake
+    catalogue, reference). Taken once per batch: it is most of what is hashed."""
     assignment = config.assignment
-    return digest_of(path, suite, config.path, PACKAGE_DIR, assignment.folder,
+    return digest_of(suite, config.path, PACKAGE_DIR, assignment.folder,
                      assignment.reference, *assignment.helpers)
+
+
+def fingerprint(path: Path, grading: str) -> str:
+    """A digest of everything that decides a grade: the submission at ``path`` and the
+    batch's :func:`grading_digest`."""
+    digest = hashlib.sha256(grading.encode())
+    _hash_tree(digest, path)
+    return digest.hexdigest()
 
 
 def grading_task(job: Job, suite: Path, out: Path, config: Config, seed: int, mode: str,
@@ -134,9 +143,10 @@ def plan(folder: Path, out: Path, suite: Path, config: Config, *, force: bool,
     for entry, reason in skipped:
         log(f"not graded: {entry!r}: {reason}")
     todo: list[Job] = []
+    grading = grading_digest(suite, config)
     for name, path in found:
         try:
-            print_ = fingerprint(path, suite, config)
+            print_ = fingerprint(path, grading)
         except OSError:  # unreadable: graded (and reported) without resuming
             print_ = ""
         done = reports.read_results(out / name)
