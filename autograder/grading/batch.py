@@ -143,10 +143,13 @@ def plan(folder: Path, out: Path, suite: Path, config: Config, *, force: bool,
     for entry, reason in skipped:
         log(f"not graded: {entry!r}: {reason}")
     todo: list[Job] = []
-    grading = grading_digest(suite, config)
+    try:
+        grading = grading_digest(suite, config)
+    except OSError:  # a missing suite: every grading reports it, none is resumed
+        grading = None
     for name, path in found:
         try:
-            print_ = fingerprint(path, grading)
+            print_ = fingerprint(path, grading) if grading else ""
         except OSError:  # unreadable: graded (and reported) without resuming
             print_ = ""
         done = reports.read_results(out / name)
