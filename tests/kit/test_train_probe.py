@@ -40,7 +40,7 @@ EXPECTED_CAUSES = {
 }
 # Faults that no probe sees, because they are not about the values trained.
 NOT_PROBED = {"train_modifies_caller_params", "train_rebinds_callers_dict",
-              "train_history_numpy_array"}
+              "train_history_numpy_array", "train_returns_lists", "train_endless_recursion"}
 
 
 def _load(path: Path):
