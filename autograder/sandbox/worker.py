@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import linecache
 import os
 import sys
@@ -69,15 +70,11 @@ def _student_traceback(error: BaseException, submission_dir: str) -> str:
     Python's own tracebacks ("[Previous line repeated N more times]"). Source lines are
     read for the frames shown only, so a recursion a million frames deep costs little.
     """
-    runs: list[list] = []  # [(file, line number, function), times in a row]
-    for frame, lineno in traceback.walk_tb(error.__traceback__):
-        where = (frame.f_code.co_filename, lineno, frame.f_code.co_name)
-        if not where[0].startswith(submission_dir):
-            continue
-        if runs and runs[-1][0] == where:
-            runs[-1][1] += 1
-        else:
-            runs.append([where, 1])
+    frames = ((frame.f_code.co_filename, lineno, frame.f_code.co_name)
+              for frame, lineno in traceback.walk_tb(error.__traceback__))
+    own = (where for where in frames if where[0].startswith(submission_dir))
+    # ((file, line number, function), times in a row)
+    runs = [(where, sum(1 for _ in run)) for where, run in itertools.groupby(own)]
     shown: list[list[str]] = []  # one entry per frame or repeat count, last first
     for (filename, lineno, name), times in reversed(runs):
         if times > _SHOWN_REPEATS:
