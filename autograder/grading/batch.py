@@ -27,7 +27,7 @@ from pathlib import Path
 
 from autograder.config import Config
 from autograder.grading import fork_server, submission
-from autograder.grading.grade import GradeResult, GradingTask, result_fields, run_forked
+from autograder.grading.grade import GradeResult, GradingTask, forked_process, result_fields
 from autograder.paths import PACKAGE_DIR
 from autograder.reports import documents as reports
 from autograder.reports import feedback_html
@@ -112,8 +112,7 @@ def _start(context: multiprocessing.context.BaseContext, job: Job, task: Grading
     (the fork server's may be older) and writes its stderr to a file read by _settle."""
     handle, job.stderr = tempfile.mkstemp(prefix="regkit-grading-", suffix=".log")
     os.close(handle)
-    job.process = context.Process(target=run_forked, name=f"grading {job.name}",
-                                  args=(task, job.stderr, dict(os.environ), os.getcwd()))
+    job.process = forked_process(context, task, job.stderr, dict(os.environ), os.getcwd())
     job.process.start()
 
 

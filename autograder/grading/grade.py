@@ -18,6 +18,8 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pytest
@@ -257,6 +259,14 @@ def _freeze_imported_objects() -> None:
     0.05 to 0.08 s of a grading's critical path, measured on the correct sample.
     """
     gc.freeze()
+
+
+def forked_process(context: BaseContext, task: GradingTask, stderr_path: str,
+                   environment: dict[str, str], cwd: str) -> BaseProcess:
+    """The grading process of ``task`` as a fork server forks it (not yet started): the
+    batch's and a cluster worker's grading host's are made alike here."""
+    return context.Process(target=run_forked, name=f"grading {task.name}",
+                           args=(task, stderr_path, environment, cwd))
 
 
 def run_forked(task: GradingTask, stderr_path: str, environment: dict[str, str],

@@ -41,7 +41,7 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 
 from autograder.grading import fork_server
-from autograder.grading.grade import GraderProblem, GradingTask, run_forked
+from autograder.grading.grade import GraderProblem, GradingTask, forked_process
 
 _KEY_BYTES = 32
 _SOCKET = "host.sock"
@@ -69,9 +69,8 @@ class _Running:
         self.processes: set[BaseProcess] = set()
 
     def start(self, context: BaseContext, request: Request) -> BaseProcess:
-        process = context.Process(target=run_forked, name=f"grading {request.task.name}",
-                                  args=(request.task, request.stderr_path,
-                                        request.environment, request.cwd))
+        process = forked_process(context, request.task, request.stderr_path,
+                                 request.environment, request.cwd)
         with self.lock:  # one start at a time: multiprocessing's bookkeeping is shared
             process.start()
             self.processes.add(process)
