@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.sandbox import protocol
+from autograder.sandbox import protocol, replies
 from autograder.sandbox.protocol import FrameReader, GeneratorState, ProtocolError, Unsupported
 
 
@@ -235,6 +235,10 @@ def test_the_worker_names_why_the_grader_would_refuse_a_reply(reason: str) -> No
     assert raised.value.reason == reason and reason in protocol.UNSENDABLE_REASONS
     with pytest.raises(ProtocolError):
         FrameReader(protocol.MAX_REPLY_BYTES).feed(frame)
+
+
+def test_the_grader_has_words_for_every_reason_a_worker_may_give() -> None:
+    assert set(replies._UNSENDABLE) == set(protocol.UNSENDABLE_REASONS)
 
 
 def test_a_reply_at_the_limits_is_sent_and_read() -> None:
