@@ -125,7 +125,7 @@ _RANGE_TEXT = [
     rf"{_NUMBER}\s*(?:to|-|\.\.)\s*{_NUMBER}",
     rf"\b(?:greater|larger|bigger|less|smaller|more|higher|lower)\s+than\s+(?:or\s+equal\s+to\s+)?"
     rf"{_NUMBER}",
-    rf"\b(?:at\s+(?:least|most)|above|below|exceed(?:s|ing)?|from|to)\s+{_NUMBER}",
+    rf"\b(?:at\s+(?:least|most)|above|below|exceed(?:s|ing)?|from|up\s+to)\s+{_NUMBER}",
 ]
 
 
@@ -134,7 +134,8 @@ def names_number(message: str, value: float) -> bool:
 
     The numbers of range descriptions ("(0, 1]", "0 < p <= 1", "p > 0", "between 0 and 1")
     are removed first, so for ``value == 0`` a message that only says "p must be in
-    (0, 1]" does not count, while "got 0", "p=0.0" or "0 is not in (0, 1]" do.
+    (0, 1]" does not count, while "got 0", "p=0.0", "p is equal to 0.0" or "0 is not in
+    (0, 1]" do.
     """
     text = message
     for pattern in _RANGE_TEXT:

@@ -35,8 +35,9 @@ def l2_regularization(
     Returns:
         ``(penalty, grads)``:
 
-        - ``penalty`` is ``lambda_ * sum_k sum(W_k ** 2)`` as a Python ``float`` (not a
-          numpy scalar, even for float32 weights: wrap it in ``float(...)``);
+        - ``penalty`` is ``lambda_ * sum_k sum(W_k ** 2)`` as a Python ``float`` (wrap it
+          in ``float(...)``: float32 weights give a numpy.float32, which is not one;
+          numpy.float64 is a subclass of float and counts);
         - ``grads`` is a list, one entry per matrix in the order of ``weights``:
           ``grads[k] = 2 * lambda_ * W_k``, with the shape and dtype of ``W_k`` (float32
           weights give float32 gradients).

@@ -17,6 +17,9 @@ from autograder.grading.checks import names_number
     ("p must be between 0 and 1; got 7.0", 7.0),
     ("p must be in (0,1], got 1.25", 1.25),
     ("invalid keep probability 7", 7.0),
+    ("keep probability must satisfy 0 < p <= 1, but p is equal to 0.0", 0.0),
+    ("dropout was called with p set to 0.0; use 0 < p <= 1", 0.0),
+    ("p was set to -0.3, which is below 0", -0.3),
 ])
 def test_messages_that_state_the_value(message, value):
     assert names_number(message, value)
@@ -31,6 +34,8 @@ def test_messages_that_state_the_value(message, value):
     ("p must be greater than 0 and at most 1", 0.0),
     ("p must be in the range 0 to 1", 0.0),
     ("invalid keep probability", 1.25),
+    ("p must be above 0 and up to 1", 0.0),
+    ("p must be from 0 (excluded) up to 1", 0.0),
 ])
 def test_messages_that_state_only_the_range(message, value):
     assert not names_number(message, value)

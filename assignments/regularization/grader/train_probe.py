@@ -64,8 +64,8 @@ def _problem() -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
 _ONE_BATCH = {"lr": LR, "epochs": 1, "batch_size": ROWS, "lambda_": 0.0, "keep_prob": 1.0}
 _NETWORK = "-".join(map(str, SIZES))
 PROBES = [
-    _Probe(_ONE_BATCH, f"one step on one batch of {ROWS} rows (network {_NETWORK}, "
-                       "lambda_=0, keep_prob=1)", "already without L2 and dropout"),
+    _Probe(_ONE_BATCH, f"one step on all {ROWS} rows (lambda_=0, keep_prob=1)",
+           "already without L2 and dropout"),
     _Probe({**_ONE_BATCH, "lambda_": LAMBDA}, f"one step with lambda_={LAMBDA}",
            "only with lambda_ > 0 (one step without L2 is right)"),
     _Probe({**_ONE_BATCH, "keep_prob": KEEP}, f"one step with keep_prob={KEEP}",
@@ -300,6 +300,7 @@ def localise(run: Runner) -> str:
         if not draws_ok:
             detail = _join(detail, _draws_sentence(state, rng.bit_generator.state,
                                                    params_ok and losses_ok))
-        return (f"In {probe.what}, your train_mlp differs from the contract "
+        return (f"In the grader's probe (a small network {_NETWORK} on {ROWS} rows of "
+                f"data), {probe.what}, your train_mlp differs from the contract "
                 f"{probe.appears}: {detail.rstrip('.')}.")
     return ""

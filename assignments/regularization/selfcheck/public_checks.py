@@ -127,7 +127,11 @@ def l2_result(result: object, n_weights: int) -> tuple[float, list]:
         raise Failure("grads should be a list with one gradient array per weight matrix, but "
                       "your code returned a single numpy array. Build a list, e.g. "
                       "grads.append(...) for each matrix.")
-    return penalty, validate.sequence(grads, "grads", n_weights)
+    grads = validate.sequence(grads, "grads", n_weights)
+    if type(result[1]) is not list:
+        raise Failure(f"grads should be a list, but your code returned "
+                      f"{validate.describe(result[1])}. Build it with [...] or list(...).")
+    return penalty, grads
 
 
 def dropout_result(result: object, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -38,8 +38,9 @@ def gate(mask: np.ndarray, p: float) -> None:
 
 
 def check_against_reference(student, reference, A: np.ndarray, p: float, seed: int, label: str,
-                            rtol: float = 1e-7) -> None:
-    """Call both on generators of the same seed; compare mask, out and the generator after."""
+                            rtol: float = 1e-7, check_draws: bool = False) -> None:
+    """Call both on generators of the same seed; compare mask and out (the generator after
+    explains a wrong mask) and, with ``check_draws``, the generator after as well."""
     rng = np.random.default_rng(seed)
     state = rng.bit_generator.state
     out, mask = dropout_result(student.dropout(A, p, True, rng), A.shape)
@@ -49,6 +50,13 @@ def check_against_reference(student, reference, A: np.ndarray, p: float, seed: i
         mask, expected_mask, f"The mask {label}",
         lambda: diagnose.dropout_cause(A, p, state, mask, rng.bit_generator.state), rtol=rtol)
     close(out, expected_out, f"out {label}", rtol=rtol, hint="out should be A * mask.")
+    if check_draws and rng.bit_generator.state != expected_rng.bit_generator.state:
+        drew = "no random number" if rng.bit_generator.state == state else (
+            "a different amount of random numbers")
+        raise Failure(f"Your dropout drew {drew} {label}, where it should draw "
+                      "rng.random(A.shape) exactly once in every training call, whatever p "
+                      "is (with p=1 every draw is below p, so every unit is kept). A special "
+                      "case for p=1 changes the random numbers the next call gets.")
 
 
 @pytest.mark.rule("dropout.draw_rule")
@@ -109,11 +117,12 @@ def test_matches_the_required_draw_for_float32_activations(student, reference, s
                             "for a float32 A", rtol=1e-6)
 
 
-@pytest.mark.rule("dropout.p_one")
+@pytest.mark.rule("dropout.p_one", "dropout.one_draw_per_call")
 @pytest.mark.graded("dropout", weight=1)
-def test_p_equal_to_one_keeps_everything(student, reference, seed_for):
+def test_p_equal_to_one_keeps_everything_and_draws_once(student, reference, seed_for):
     A = activations(seed_for("dropout-p1-input"), (6, 4))
-    check_against_reference(student, reference, A, 1.0, seed_for("dropout-p1"), "with p=1")
+    check_against_reference(student, reference, A, 1.0, seed_for("dropout-p1"), "with p=1",
+                            check_draws=True)
 
 
 @pytest.mark.rule("dropout.mask_values")
@@ -193,6 +202,18 @@ def test_invalid_p_raises_ValueError_naming_it(student, p):
         raise Failure(f"The ValueError for p={p} should name the value received (for example "
                       f"f\"... got {{p}}\"); your message was: {raised.value.message[:200]!r}, "
                       "which states at most the allowed range.")
+
+
+@pytest.mark.rule("dropout.invalid_p")
+@pytest.mark.graded("dropout", weight=1)
+def test_invalid_p_raises_ValueError_when_not_training_too(student):
+    # Naming the value is checked above; here only the refusal counts.
+    try:
+        with expect_raises("ValueError", "dropout with p=1.5 and training=False"):
+            student.dropout(np.ones((2, 3)), 1.5, False, np.random.default_rng(0))
+    except Failure as failure:
+        raise Failure(f"{failure} Check p first, before anything else: a p outside (0, 1] "
+                      "is an error in evaluation mode too.") from None
 
 
 @pytest.mark.rule("dropout.rng_none")

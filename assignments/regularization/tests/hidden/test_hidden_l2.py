@@ -116,7 +116,13 @@ def test_penalty_and_gradients_match_for_float32_weights(student, reference, see
 @pytest.mark.graded("l2_regularization", weight=1)
 def test_penalty_is_a_python_float_and_grads_a_list(student, seed_for):
     weights = weights_for(seed_for("l2-types"), [(2, 3)])
-    l2_result(student.l2_regularization(weights, 0.1), 1)
+    result = student.l2_regularization(weights, 0.1)
+    l2_result(result, 1)
+    grads = result[1]
+    if type(grads) is not list:
+        raise Failure(f"grads should be a list, but your code returned "
+                      f"{validate.describe(grads)}. Build it with [...] or list(...) (the other "
+                      "tests convert it, so this is the only test it costs).")
 
 
 @pytest.mark.rule("l2.penalty_is_python_float")

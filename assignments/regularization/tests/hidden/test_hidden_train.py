@@ -103,9 +103,9 @@ def substitution_note(student, calls: dict[str, int], settings: dict) -> str:
 
 
 def check_against_reference(student, reference, seed_for, name: str, settings: dict,
-                            names: tuple[str, ...] = train_probe.ORDER, check_loss: bool = False):
+                            check_loss: bool = False):
     """Train the submission and the reference from the same inputs and generator seed and
-    compare the parameters in ``names`` (or, with ``check_loss``, the loss history only)."""
+    compare every parameter (or, with ``check_loss``, the loss history only)."""
     params, X, Y = problem(seed_for(f"{name}-data"))
     seed = seed_for(name)
     rng = np.random.default_rng(seed)
@@ -128,7 +128,7 @@ def check_against_reference(student, reference, seed_for, name: str, settings: d
                                   f'history["loss"] with {label}', lambda: explain(True),
                                   rtol=1e-6)
         return
-    for key in names:
+    for key in train_probe.ORDER:
         diagnose.close_or_explain(new_params[key], expected_params[key],
                                   f'params["{key}"] after training with {label}', explain,
                                   rtol=1e-6)
@@ -184,16 +184,58 @@ def test_loss_history_matches_with_l2_and_dropout(student, reference, seed_for):
 @pytest.mark.rule("train.batch_larger_than_n")
 @pytest.mark.graded("train_mlp", weight=1)
 def test_trained_parameters_match_when_batch_size_exceeds_n(student, reference, seed_for):
-    check_against_reference(student, reference, seed_for, "train-one-batch",
-                            {**BASE, "batch_size": 64, "epochs": 2})
+    try:
+        check_against_reference(student, reference, seed_for, "train-one-batch",
+                                {**BASE, "batch_size": 64, "epochs": 2})
+    except Failure as failure:
+        raise Failure(f"{failure}\nWith batch_size=64 and {SAMPLES} rows, every epoch is one "
+                      f"batch of all {SAMPLES} rows: the last batch may be smaller than "
+                      "batch_size, and here it is the only one.") from None
 
 
 @pytest.mark.rule("train.biases_not_regularized")
 @pytest.mark.graded("train_mlp", weight=1)
 def test_biases_are_not_regularized(student, reference, seed_for):
-    check_against_reference(student, reference, seed_for, "train-biases",
-                            {**BASE, "lambda_": 0.5, "epochs": 1},
-                            names=("b1", "b2", "b3"))
+    """One step on the whole data set from the same parameters and seed, with ``lambda_=0``
+    and with ``lambda_=0.5``. The first step's bias gradients do not involve ``lambda_``, so
+    a bias that an L2 term (or a decay) reaches differs between the two runs by a multiple
+    of its starting value; a difference of any other form comes from another mistake (for
+    example a gradient computed after a weight was updated), which the other tests grade."""
+    params, X, Y = problem(seed_for("train-biases-data"))
+    one_step = {**BASE, "epochs": 1, "batch_size": SAMPLES}
+    trained = {}
+    for lam in (0.0, 0.5):
+        result = student.substituted.train_mlp(
+            params, X, Y, rng=np.random.default_rng(seed_for("train-biases")),
+            **{**one_step, "lambda_": lam})
+        trained[lam], _ = train_result(result, params, 1)
+    expected, _ = reference.train_mlp(
+        params, X, Y, rng=np.random.default_rng(seed_for("train-biases")), **one_step)
+    if not np.allclose(trained[0.0]["b3"], expected["b3"], rtol=1e-6, atol=1e-9):
+        raise Failure("This check counts only when one plain training step (lambda_=0) "
+                      "updates b3 as the contract says, and yours does not (the tests of the "
+                      "trained parameters say why).")
+    biases = ("b1", "b2", "b3")
+    shrunk = [name for name in biases
+              if _shrunk_by_lambda(params[name], trained[0.0][name], trained[0.5][name])]
+    if shrunk:
+        names = " and ".join(shrunk) if len(shrunk) < 3 else "b1, b2 and b3"
+        raise Failure(
+            f"After one training step from the same parameters, your {names} with "
+            f"lambda_=0.5 differ{'s' if len(shrunk) == 1 else ''} from lambda_=0 by a multiple "
+            "of the starting value, so an L2 term reaches the biases. The L2 term and its "
+            "gradient 2 * lambda_ * W belong to W1, W2 and W3 only; the biases are updated "
+            "with their plain gradients.")
+
+
+def _shrunk_by_lambda(start: np.ndarray, plain: np.ndarray, regularized: np.ndarray) -> bool:
+    """Whether ``regularized - plain`` is a non-zero multiple of ``start``."""
+    difference = (regularized - plain).ravel()
+    if np.allclose(regularized, plain, rtol=1e-9, atol=1e-12):
+        return False
+    start = start.ravel()
+    factor = float(difference @ start) / float(start @ start)
+    return bool(np.linalg.norm(difference - factor * start) <= 1e-6 * np.linalg.norm(difference))
 
 
 @pytest.mark.rule("train.rng_order")

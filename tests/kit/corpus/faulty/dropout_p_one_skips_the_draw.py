@@ -1,0 +1,84 @@
+"""dropout: with p == 1 returns a mask of ones without drawing from rng (every call draws once)."""
+from __future__ import annotations
+
+import numpy as np
+
+from nn_helpers import relu, softmax
+
+
+def l2_regularization(weights, lambda_):
+    penalty = 0.0
+    grads = []
+    for W in weights:
+        penalty += float(np.sum(W ** 2))
+        grads.append(2 * lambda_ * W)
+    return float(lambda_ * penalty), grads
+
+
+def dropout(A, p, training=True, rng=None):
+    if not (0 < p <= 1):
+        raise ValueError(f"p must be in (0, 1], got {p}")
+    if not training:
+        return A, None
+    if rng is None:
+        rng = np.random.default_rng()
+    if p == 1:
+        return A.copy(), np.ones_like(A)
+    keep = rng.random(A.shape) < p
+    mask = (keep / p).astype(A.dtype)
+    return A * mask, mask
+
+
+def train_mlp(params, X, Y, *, lr=0.1, epochs=20, batch_size=64, lambda_=0.0,
+              keep_prob=1.0, rng=None):
+    if rng is None:
+        rng = np.random.default_rng()
+    P = {k: v.copy() for k, v in params.items()}
+    n = X.shape[0]
+    history = {"loss": []}
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        losses = []
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            Xb, Yb = X[idx], Y[idx]
+            m = Xb.shape[0]
+            Z1 = Xb @ P["W1"] + P["b1"]
+            A1 = relu(Z1)
+            if keep_prob < 1:
+                A1, M1 = dropout(A1, keep_prob, True, rng)
+            Z2 = A1 @ P["W2"] + P["b2"]
+            A2 = relu(Z2)
+            if keep_prob < 1:
+                A2, M2 = dropout(A2, keep_prob, True, rng)
+            Z3 = A2 @ P["W3"] + P["b3"]
+            A3 = softmax(Z3)
+            loss = -np.mean(np.sum(Yb * np.log(A3 + 1e-15), axis=1))
+            if lambda_ > 0:
+                pen, l2g = l2_regularization([P["W1"], P["W2"], P["W3"]], lambda_)
+                loss += pen
+            losses.append(float(loss))
+            dZ3 = (A3 - Yb) / m
+            gW3 = A2.T @ dZ3
+            gb3 = dZ3.sum(0, keepdims=True)
+            dA2 = dZ3 @ P["W3"].T
+            if keep_prob < 1:
+                dA2 = dA2 * M2
+            dZ2 = dA2 * (Z2 > 0)
+            gW2 = A1.T @ dZ2
+            gb2 = dZ2.sum(0, keepdims=True)
+            dA1 = dZ2 @ P["W2"].T
+            if keep_prob < 1:
+                dA1 = dA1 * M1
+            dZ1 = dA1 * (Z1 > 0)
+            gW1 = Xb.T @ dZ1
+            gb1 = dZ1.sum(0, keepdims=True)
+            if lambda_ > 0:
+                gW1 = gW1 + l2g[0]
+                gW2 = gW2 + l2g[1]
+                gW3 = gW3 + l2g[2]
+            for name, g in (("W1", gW1), ("b1", gb1), ("W2", gW2), ("b2", gb2),
+                            ("W3", gW3), ("b3", gb3)):
+                P[name] -= lr * g
+        history["loss"].append(float(np.mean(losses)))
+    return P, history
