@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from autograder import config as config_module
@@ -20,7 +23,7 @@ from autograder.platforms import gradescope, lms, nbgrader
 from autograder.reports import class_report
 from autograder.reports import documents as reports
 from autograder.reports.progress import Progress
-from autograder.sandbox import cgroup, seccomp_filter
+from autograder.sandbox import cgroup, seccomp_filter, slots
 from autograder.sandbox import launch as sandbox
 from autograder.sandbox import view as sandbox_view
 from autograder.selfcheck import report
@@ -59,10 +62,12 @@ def check(args: argparse.Namespace) -> int:
     except target.NoSubmission as problem:
         raise GraderProblem(str(problem)) from None
     mode = _isolation(require_sandbox=False)
-    with tempfile.TemporaryDirectory(prefix="regkit-check-") as scratch:
+    with (tempfile.TemporaryDirectory(prefix="regkit-check-") as scratch,
+          slots.claimed(1) as (slot,)):
         result = grade(path.stem, target.with_siblings(path, Path(scratch), config.assignment),
-                       config.assignment.public_suite, config, seed=config.PUBLIC_SEED, slot=0,
-                       mode=mode, data_loader=lambda: config.assignment.load_data(config))
+                       config.assignment.public_suite, config, seed=config.PUBLIC_SEED,
+                       slot=slot, mode=mode,
+                       data_loader=lambda: config.assignment.load_data(config))
     kill_descendants()
     outcomes = [Outcome(t.outcome.function, t.outcome.name, t.outcome.passed,
                         t.outcome.message, t.outcome.output) for t in result.tests]
@@ -158,8 +163,24 @@ def _run_batch(args: argparse.Namespace, folder: Path, out: Path, suite: Path,
         return cluster.grade_class(folder, out, suite, config, seed=seed, jobs=args.jobs,
                                    force=args.force, address=args.cluster,
                                    require_sandbox=args.require_sandbox, data=data, log=log)
-    return batch.grade_class(folder, out, suite, config, seed=seed, jobs=args.jobs or 1,
-                             force=args.force, mode=mode, data=data, log=log)
+    with _terminate_as_interrupt():
+        return batch.grade_class(folder, out, suite, config, seed=seed, jobs=args.jobs or 1,
+                                 force=args.force, mode=mode, data=data, log=log)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a scheduler's time limit) stops a batch as Ctrl-C does: the
+    running gradings are stopped and the command says how to resume. By default the
+    command alone would exit and leave its gradings running."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _all_unusable(folder: Path, out: Path, students: list[str], assignment: Assignment) -> int:

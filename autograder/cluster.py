@@ -46,7 +46,7 @@ from autograder.sandbox import view as sandbox_view
 
 LOCAL_PREFIX = "local:"
 WORKER_WAIT_S = 60.0
-_FILE, _LINK, _OTHER = "file", "link", "other"
+_FILE, _LINK, _OTHER, _FOLDER = "file", "link", "other", "folder"
 _STDERR_KEPT = 64 * 1024  # of a grading process's stderr, only the last line is reported
 _FIND_VIEW = "from autograder.sandbox import view; print(view.package_view())"
 # What must be the same on every worker: the engine, every assignment (declarations,
@@ -150,9 +150,8 @@ def pack(path: Path) -> list[Entry]:
                  else submission.MAX_SOURCE_BYTES)
         return [_entry(path, path.name, limit)]
     entries, budget = [], submission.MAX_FOLDER_BYTES
-    for file in sorted(path.rglob("*")):
-        skipped_by_staging = "__pycache__" in file.relative_to(path).parts
-        if skipped_by_staging or (file.is_dir() and not file.is_symlink()):
+    for file in submission.folder_entries(path):
+        if "__pycache__" in file.relative_to(path).parts:  # staging skips them
             continue
         entry = _entry(file, str(Path(path.name) / file.relative_to(path)), budget)
         budget -= len(entry.content) if entry.content else 0
@@ -164,6 +163,8 @@ def _entry(path: Path, relative: str, limit: int) -> Entry:
     info = path.lstat()
     if stat.S_ISLNK(info.st_mode):
         return Entry(relative, _LINK)
+    if stat.S_ISDIR(info.st_mode):  # past submission.MAX_FOLDER_DEPTH: staging refuses it
+        return Entry(relative, _FOLDER)
     if not stat.S_ISREG(info.st_mode):
         return Entry(relative, _OTHER)
     if info.st_size > limit:
@@ -181,6 +182,8 @@ def unpack(entries: list[Entry], folder: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         if entry.kind == _LINK:
             target.symlink_to("/nonexistent")
+        elif entry.kind == _FOLDER:
+            target.mkdir(exist_ok=True)
         elif entry.kind == _OTHER:
             os.mkfifo(target)
         elif entry.content or entry.size == 0:

@@ -31,6 +31,7 @@ from autograder.grading.grade import GradeResult, GradingTask, forked_process, r
 from autograder.paths import PACKAGE_DIR
 from autograder.reports import documents as reports
 from autograder.reports import feedback_html
+from autograder.sandbox import slots
 
 GRACE_S = 120.0
 HASH_LIMIT = 64 * 1024 * 1024
@@ -56,10 +57,8 @@ def _hash_tree(digest: hashlib._Hash, path: Path) -> None:
     submission is refused by staging anyway, and nothing is read into memory whole.
     Links, pipes and devices are never opened.
     """
-    if path.is_dir() and not path.is_symlink():
-        files = sorted(Path(root) / name for root, _, names in os.walk(path) for name in names)
-    else:
-        files = [path]
+    directory = path.is_dir() and not path.is_symlink()
+    files = submission.folder_entries(path) if directory else [path]
     budget = HASH_LIMIT
     for file in files:
         if "__pycache__" in file.parts:
@@ -168,28 +167,42 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
     """
     students, todo = plan(folder, out, suite, config, force=force, log=log)
     context = fork_server.ready()
-    running: list[Job] = []
-    free_slots = list(range(jobs))
-    finished = 0
-    timings = []
-    while todo or running:
-        while todo and free_slots:
-            job = todo.pop(0)
-            job.slot, job.started = free_slots.pop(0), time.monotonic()
-            _start(context, job, grading_task(job, suite, out, config, seed, mode, data))
-            running.append(job)
-        multiprocessing.connection.wait([job.process.sentinel for job in running], 0.05)
-        for job in [j for j in running if _finished(j, config)]:
-            running.remove(job)
-            free_slots.append(job.slot)
-            seconds = time.monotonic() - job.started
-            finished += 1
-            _settle(job, config, mode, out)
-            timings.append((job.name, seconds))
-            log_finished(job, out, config, seconds, finished, finished + len(running) + len(todo),
-                         log)
+    with slots.claimed(jobs) as free_slots:
+        timings = _run(context, todo, free_slots, suite, out, config, seed, mode, data, log)
     write_timings(out, timings)
     return students
+
+
+def _run(context: multiprocessing.context.BaseContext, todo: list[Job], free_slots: list[int],
+         suite: Path, out: Path, config: Config, seed: int, mode: str, data: Path | None,
+         log) -> list[tuple[str, float]]:
+    """Grade ``todo`` in the grading slots ``free_slots``; the students' times."""
+    running: list[Job] = []
+    finished = 0
+    timings = []
+    try:
+        while todo or running:
+            while todo and free_slots:
+                job = todo.pop(0)
+                job.slot, job.started = free_slots.pop(0), time.monotonic()
+                _start(context, job, grading_task(job, suite, out, config, seed, mode, data))
+                running.append(job)
+            multiprocessing.connection.wait([job.process.sentinel for job in running], 0.05)
+            for job in [j for j in running if _finished(j, config)]:
+                running.remove(job)
+                free_slots.append(job.slot)
+                seconds = time.monotonic() - job.started
+                finished += 1
+                _settle(job, config, mode, out)
+                timings.append((job.name, seconds))
+                log_finished(job, out, config, seconds, finished,
+                             finished + len(running) + len(todo), log)
+    finally:  # interrupted: the fork server's children would grade on, unseen
+        for job in running:
+            job.process.kill()  # its workers die with it (bubblewrap's --die-with-parent)
+            job.process.join()
+            os.unlink(job.stderr)
+    return timings
 
 
 def log_finished(job: Job, out: Path, config: Config, seconds: float, done: int, total: int,

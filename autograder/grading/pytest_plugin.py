@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import math
 import re
 import traceback
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from autograder.sandbox.proxy import CallRecord, StudentProxy
 HIDDEN_OUTPUT_NOTE = ("\n\n(Your code printed {count} characters during this test. Output "
                       "printed during hidden tests is not shown, since it could reveal the "
                       "hidden inputs; `autograder check` shows it for the public tests.)")
+PLOTTABLE = 1e100  # largest loss the feedback plot draws
 GRADER_ERROR = ("The grader could not run this test because of a problem on the grader's "
                 "side, not in your code; your instructor will regrade it.")
 
@@ -84,12 +84,14 @@ class GradingPlugin:
     @pytest.fixture(scope="session")
     def record_curve(self) -> Callable[[str, object], None]:
         """Keep a per-epoch series (a training loss) for the HTML feedback's plot: at most
-        1000 finite floats under ``label``; anything else is not kept."""
+        1000 floats under ``label``, each at most ``PLOTTABLE`` in size (matplotlib cannot
+        place ticks on an axis from -1e308 to 1e308); anything else is not kept."""
 
         def record(label: str, values: object) -> None:
-            with contextlib.suppress(TypeError, KeyError, IndexError, ValueError):
+            with contextlib.suppress(TypeError, KeyError, IndexError, ValueError,
+                                     OverflowError):
                 series = [float(x) for x in values][:1000]
-                if all(math.isfinite(x) for x in series):
+                if all(abs(x) <= PLOTTABLE for x in series):  # also False for nan
                     self.curves[label] = series
 
         return record
@@ -166,13 +168,19 @@ class GradingPlugin:
 _LONG_NUMBER = re.compile(r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
+def _without_long_numbers(text: str) -> str:
+    return _LONG_NUMBER.sub(
+        lambda m: "#" if sum(c.isdigit() for c in m.group()) >= 4 else m.group(), text)
+
+
 def _first_line(error: StudentRaised) -> StudentRaised:
     """The student's exception with only the first line (at most 200 characters) of its
-    message, every number of four or more digits shown as ``#``: enough to recognise the
-    error (``shapes (3,4) and (5,6) not aligned``), too little to carry a test's random
-    inputs or generator states out."""
+    message, every number of four or more digits shown as ``#`` there, in the exception's
+    type name and in the traceback (whose source lines the submission can fake): enough to
+    recognise the error (``shapes (3,4) and (5,6) not aligned``), too little to dump a
+    test's random inputs or generator states."""
     lines = error.message.splitlines() or [""]
     short = lines[0][:200] + (" [...]" if len(lines) > 1 or len(lines[0]) > 200 else "")
-    short = _LONG_NUMBER.sub(
-        lambda m: "#" if sum(c.isdigit() for c in m.group()) >= 4 else m.group(), short)
-    return StudentRaised(error.function, error.type_name, short, error.student_traceback)
+    return StudentRaised(error.function, _without_long_numbers(error.type_name[:80]),
+                         _without_long_numbers(short),
+                         _without_long_numbers(error.student_traceback))

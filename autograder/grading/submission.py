@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import io
+import os
 import re
 import shlex
 import shutil
@@ -29,6 +30,7 @@ from autograder.selfcheck.messages import in_words
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 MAX_FOLDER_BYTES = 20 * 1024 * 1024
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+MAX_FOLDER_DEPTH = 32  # folders inside folders; deeper ones are refused, never walked
 _SUFFIXES = (".py", ".ipynb")
 _COOKIE = re.compile(r"^([ \t\f]*#.*?coding[:=][ \t]*)[-\w.]+")
 
@@ -232,14 +234,37 @@ def _find_module(folder: Path, shown: str, assignment: Assignment) -> Path:
     return present[0]
 
 
+def folder_entries(folder: Path) -> list[Path]:
+    """Every entry under ``folder`` except its folders (files, links, pipes...), sorted.
+
+    Found without recursion, so depth cannot exhaust Python's stack; symbolic links are
+    listed, never followed. A folder deeper than :data:`MAX_FOLDER_DEPTH` is listed itself
+    instead of walked (staging refuses the submission when it sees one).
+    """
+    found, pending = [], [(folder, 0)]
+    while pending:
+        directory, depth = pending.pop()
+        with os.scandir(directory) as scan:
+            for entry in scan:
+                path = Path(entry.path)
+                if entry.is_dir(follow_symlinks=False) and depth < MAX_FOLDER_DEPTH:
+                    pending.append((path, depth + 1))
+                else:
+                    found.append(path)
+    return sorted(found)
+
+
 def _copy_folder(source: Path, target: Path, notes: list[str]) -> None:
     total = 0
-    for path in sorted(source.rglob("*")):
+    for path in folder_entries(source):
         relative = path.relative_to(source)
         if path.is_symlink():
             notes.append(f"{relative}: a symbolic link - not copied")
             continue
-        if "__pycache__" in relative.parts or path.is_dir():
+        if path.is_dir():
+            raise UnusableSubmission(f"folder {source.name} has folders nested more than "
+                                     f"{MAX_FOLDER_DEPTH} deep; submit only your code.")
+        if "__pycache__" in relative.parts:
             continue
         if not path.is_file():
             notes.append(f"{relative}: not a regular file (a pipe, socket or device) - "

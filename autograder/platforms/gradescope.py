@@ -33,6 +33,7 @@ from autograder import config as config_module
 from autograder import dataset
 from autograder.assignment import Assignment
 from autograder.config import Config, ConfigError
+from autograder.grading import submission
 from autograder.grading.grade import GradingTask
 from autograder.paths import PROJECT_DIR
 from autograder.reports import documents as reports
@@ -187,7 +188,7 @@ class UploadProblem(ValueError):
 
 
 def _uploaded(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*")
+    return sorted(p for p in submission.folder_entries(folder)
                   if p.is_file() and not p.is_symlink()
                   and not _SKIPPED_PARTS & set(p.relative_to(folder).parts)
                   and not p.name.startswith("."))

@@ -76,9 +76,15 @@ def _clip(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[:limit] + f"\n[... {len(text) - limit} more]"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _fenced(text: str, info: str = "text") -> list[str]:
     """``text`` as a Markdown code block whose fence is longer than any backtick run inside,
-    so that student text can never close it and render as Markdown."""
+    so that student text can never close it and render as Markdown. Control characters
+    are written out (``\\x1b``): an escape sequence printed by a submission would
+    otherwise act on the terminal of whoever reads feedback.md with ``cat``."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text.replace("\r\n", "\n"))
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return [fence + info, text, fence]
@@ -189,13 +195,21 @@ def gradebook_header(functions: tuple[str, ...]) -> list[str]:
     return ["student", "score", "max_score", *functions, "isolation", "kind", "error"]
 
 
+def spreadsheet_text(text: str) -> str:
+    """``text`` as a spreadsheet shows it: a cell starting with ``=``, ``+``, ``-`` or ``@``
+    is a formula to Excel, LibreOffice and Google Sheets, so it gets a leading apostrophe
+    (an error message may start with a file name the student chose; student names are
+    made of letters, digits, ``_`` and ``-`` only)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+
+
 def gradebook_row(results: dict, functions: tuple[str, ...]) -> list:
     """One gradebook row from a results document."""
     extra = results["extra_data"]
     error = " ".join(extra["error"].split())
     return [extra["student"], f"{results['score']:g}", f"{extra['max_score']:g}",
             *(f"{extra['per_function'][f]:g}" for f in functions),
-            extra["isolation"], extra["kind"], error[:300]]
+            extra["isolation"], extra["kind"], spreadsheet_text(error[:300])]
 
 
 def write_gradebook(out: Path, students: list[str], functions: tuple[str, ...]) -> Path:

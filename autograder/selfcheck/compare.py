@@ -113,9 +113,12 @@ def expect_raises(type_name: str, what: str) -> Iterator[RaisedInfo]:
     raise Failure(f"{what} should raise {type_name}, but it returned normally.")
 
 
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_UNSIGNED = r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_NUMBER = r"[-+]?#\d+#"  # a number of the message, once replaced by its index: "-#3#"
 # Text that states the allowed range rather than the value received: "(0, 1]", "0 < p <= 1",
-# "p > 0", "between 0 and 1", "greater than 0"...
+# "p > 0", "between 0 and 1", "greater than 0"... Written over the message with its numbers
+# replaced by indices between two "#", so that no pattern can backtrack through a long run
+# of digits (a message of 2,000 digits took minutes to read).
 _RANGE_TEXT = [
     rf"[\(\[]\s*{_NUMBER}\s*[,;]\s*{_NUMBER}\s*[\)\]]",
     rf"{_NUMBER}\s*(?:<=|<|≤|>=|>|≥)\s*[A-Za-z_][\w.]*\s*(?:<=|<|≤|>=|>|≥)\s*{_NUMBER}",
@@ -137,14 +140,17 @@ def names_number(message: str, value: float) -> bool:
     (0, 1]" does not count, while "got 0", "p=0.0", "p is equal to 0.0" or "0 is not in
     (0, 1]" do.
     """
-    text = message
+    numbers: list[str] = []
+
+    def index(match: re.Match) -> str:
+        numbers.append(match.group())
+        return f"#{len(numbers) - 1}#"
+
+    text = re.sub(_UNSIGNED, index, message.replace("#", " "))
     for pattern in _RANGE_TEXT:
         text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
-    for token in re.findall(_NUMBER, text):
-        try:
-            number = float(token)
-        except ValueError:
-            continue
+    for sign, position in re.findall(r"([-+]?)#(\d+)#", text):
+        number = float(sign + numbers[int(position)])
         if number == value or (value != 0 and abs(number - value) <= 1e-9 * abs(value)):
             return True
     return False

@@ -125,7 +125,10 @@ def _first_line(lines: list[str], node: ast.stmt) -> str:
 def _is_ipython_call(node: ast.stmt) -> bool:
     """A statement IPython wrote for a magic or shell line (``get_ipython().system(...)``)."""
     value = node.value if isinstance(node, ast.Expr | ast.Assign) else None
-    return isinstance(value, ast.Call) and ast.unparse(value.func).startswith("get_ipython()")
+    func = value.func if isinstance(value, ast.Call) else None
+    owner = func.value if isinstance(func, ast.Attribute) else None
+    return (isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name)
+            and owner.func.id == "get_ipython")
 
 
 def _describe_skipped(node: ast.stmt, lines: list[str]) -> str:
@@ -165,8 +168,8 @@ def _cell_source(cell: Cell, skipped: list[str], bound: set[str], noted: bool) -
 
 
 def _definitions(cell: Cell, name: str, notes: list[str], bound: set[str]) -> str:
-    text = _transform(cell.source)
     try:
+        text = _transform(cell.source)  # IPython's tokenizer may raise IndentationError
         tree = ast.parse(text)
     except SyntaxError as error:
         notes.append(f"{name}, line {error.lineno}: syntax error ({error.msg}) - the whole "

@@ -106,7 +106,11 @@ def number(value: Any, what: str) -> float:
     if isinstance(value, bool | np.bool_) or not isinstance(
             value, int | float | np.integer | np.floating):
         raise Failure(f"{what} should be a number, but your code returned {describe(value)}.")
-    result = float(value)
+    try:
+        result = float(value)
+    except OverflowError:  # a Python int of hundreds of digits
+        raise Failure(f"{what} should be a finite number, but your code returned an integer "
+                      "too large to be a float.") from None
     if not np.isfinite(result):
         raise Failure(f"{what} should be a finite number, but it is {result}.")
     return result

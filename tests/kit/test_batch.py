@@ -275,3 +275,96 @@ def test_a_grading_process_that_fails_is_its_students_row_and_the_batch_goes_on(
             assert error.startswith("The grader failed on this submission (grading process "
                                     "exit 1: "), error
             assert "no-such-suite could not run" in error and "ask your instructor" in error
+
+
+def test_a_folder_nested_past_the_stack_is_its_students_row_and_the_batch_goes_on(
+        tmp_path: Path) -> None:
+    """1,100 folders inside one another exhausted Python's stack where the batch hashed
+    the submissions (os.walk recurses on Python 3.10 and 3.11), so no student was graded.
+    Now that student's row says what is wrong, and the next student is graded."""
+    submissions = tmp_path / "submissions"
+    deep = submissions / "deep_folder"
+    shutil.copytree(SAMPLE_CLASS / "katherine_johnson", deep)
+    nested = deep
+    for _ in range(1100):  # one level at a time: mkdir(parents=True) recurses too
+        nested = nested / "d"
+        nested.mkdir()
+    shutil.copyfile(SAMPLE_CLASS / "alan_turing.py", submissions / "alan_turing.py")
+    out = tmp_path / "out"
+    try:
+        done = _run("grade", str(submissions), "--out", str(out), "--suite", "public")
+    finally:
+        while nested != deep:  # shutil.rmtree, which pytest cleans up with, recurses too
+            nested.rmdir()
+            nested = nested.parent
+    assert done.returncode == 0, done.stderr
+    rows = _rows(out)
+    assert rows["deep_folder"]["score"] == "0"
+    assert rows["deep_folder"]["error"] == ("folder deep_folder has folders nested more than "
+                                            "32 deep; submit only your code.")
+    assert rows["alan_turing"]["error"] == "" and (out / "alan_turing" / "feedback.md").is_file()
+
+
+def test_folder_entries_lists_files_and_links_and_stops_at_the_depth_limit(
+        tmp_path: Path) -> None:
+    from autograder.grading.submission import MAX_FOLDER_DEPTH, folder_entries
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "f.py").write_text("x = 1\n")
+    (tmp_path / "link").symlink_to(tmp_path / "a")  # listed, never followed
+    too_deep = tmp_path.joinpath(*["n"] * (MAX_FOLDER_DEPTH + 1))
+    (too_deep / "below").mkdir(parents=True)
+    assert folder_entries(tmp_path) == [tmp_path / "a" / "b" / "f.py", tmp_path / "link",
+                                        too_deep]
+
+
+def _worker_pids() -> set[int]:
+    """The sandboxed workers running on this machine (their command line names worker.py)."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"runtime/worker.py" in (entry / "cmdline").read_bytes():
+                pids.add(int(entry.name))
+        except OSError:  # gone meanwhile
+            continue
+    return pids
+
+
+def test_sigterm_stops_the_batch_and_the_gradings_it_started(tmp_path: Path) -> None:
+    """``kill`` (or a scheduler's time limit) used to end the command alone, while the fork
+    server's grading processes and their sandboxed workers graded on, unseen."""
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    for name in ("first", "second"):
+        shutil.copyfile(SAMPLE_CLASS / "ada_lovelace.py", submissions / f"{name}.py")
+    before = _worker_pids()
+    command = subprocess.Popen(
+        [sys.executable, "-m", "autograder", "grade", str(submissions), "--out",
+         str(tmp_path / "out"), "--jobs", "2"], cwd=PROJECT_DIR, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not _worker_pids() - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _worker_pids() - before, "no grading started"
+    command.terminate()
+    _, stderr = command.communicate(timeout=60)
+    assert command.returncode == 130, stderr
+    assert "interrupted" in stderr
+    deadline = time.monotonic() + 10
+    while _worker_pids() - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _worker_pids() - before
+
+
+def test_an_error_that_starts_like_a_formula_is_text_in_the_gradebook(tmp_path: Path) -> None:
+    """The error column quotes the file name first; a name such as ``=HYPERLINK(...)`` made
+    the cell a formula in Excel, LibreOffice and Google Sheets."""
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    (submissions / '=HYPERLINK("http:x","y")+1.py').write_text("def f(:\n")
+    shutil.copyfile(SAMPLE_CLASS / "alan_turing.py", submissions / "alan_turing.py")
+    out = tmp_path / "out"
+    done = _run("grade", str(submissions), "--out", str(out), "--suite", "public")
+    assert done.returncode == 0, done.stderr
+    (row,) = [r for name, r in _rows(out).items() if name != "alan_turing"]
+    assert row["error"].startswith("'=HYPERLINK(\"http:x\",\"y\")+1.py has a syntax error")

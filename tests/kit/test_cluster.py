@@ -195,7 +195,9 @@ def _staged(name: str, path: Path, workdir: Path) -> tuple[list[str], str]:
 
 
 @pytest.mark.parametrize("oversized", [False, True])
-def test_a_shipped_submission_stages_as_the_original(tmp_path: Path, oversized: bool) -> None:
+@pytest.mark.parametrize("nested", [False, True])
+def test_a_shipped_submission_stages_as_the_original(tmp_path: Path, oversized: bool,
+                                                     nested: bool) -> None:
     folder = tmp_path / "sent" / "mallory"
     shutil.copytree(SAMPLE_CLASS / "katherine_johnson", folder)
     (folder / "passwd").symlink_to("/etc/passwd")
@@ -204,6 +206,11 @@ def test_a_shipped_submission_stages_as_the_original(tmp_path: Path, oversized: 
     if oversized:  # sparse: no disk used, but past the folder limit
         with open(folder / "weights.bin", "wb") as stream:
             stream.truncate(submission.MAX_FOLDER_BYTES + 1)
+    if nested:  # past the depth limit: refused here and on the worker alike
+        nested = folder
+        for _ in range(600):  # one level at a time: mkdir(parents=True) recurses too
+            nested = nested / "d"
+            nested.mkdir()
     entries = cluster.pack(folder)
     assert sum(len(e.content) for e in entries) <= submission.MAX_FOLDER_BYTES
     assert not [e for e in entries if e.kind != "file" and e.content]
@@ -212,7 +219,9 @@ def test_a_shipped_submission_stages_as_the_original(tmp_path: Path, oversized: 
     original = _staged("mallory", folder, tmp_path / "stage_a")
     shipped = _staged("mallory", received / "mallory", tmp_path / "stage_b")
     assert shipped == original
-    if oversized:
+    if nested:
+        assert "nested more than" in original[1]
+    elif oversized:
         assert "larger than" in original[1]
     else:
         assert any("symbolic link" in note for note in original[0])

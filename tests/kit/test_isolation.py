@@ -591,3 +591,24 @@ def test_tampering_earns_nothing(hostile_batch: dict) -> None:
     fake = results["fake_results_output"]
     assert fake["score"] == results["twin_fake_results_output"]["score"]
     assert len(fake["tests"]) == len(results["control_correct"]["tests"])
+
+
+def test_two_commands_on_one_machine_never_hold_the_same_grading_slot() -> None:
+    """As root a slot's workers run as uids of their own, whose process limit a submission
+    can fill; a second batch (or ``autograder check``) once used slot 0 too, so an honest
+    student there could not start a worker. Slots are now held machine-wide."""
+    from autograder.sandbox import slots
+
+    program = ("import sys; from autograder.sandbox import slots\n"
+               "with slots.claimed(2) as held: print(held)")
+    with slots.claimed(2) as first:
+        other = subprocess.run([sys.executable, "-c", program], cwd=PROJECT_DIR,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        with slots.claimed(1) as second:
+            pass
+    with slots.claimed(2) as again:
+        pass
+    if os.geteuid() == 0:
+        assert (first, other, second, again) == ([0, 1], "[2, 3]", [2], [0, 1])
+    else:  # the workers keep the grader's uid: no slot owns anything
+        assert (first, other, second, again) == ([0, 1], "[0, 1]", [0], [0, 1])

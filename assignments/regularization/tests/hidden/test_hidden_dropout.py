@@ -103,6 +103,7 @@ def test_float32_activations_give_float32_out_and_mask(student, seed_for):
     A = activations(seed_for("dropout-float32-input"), (8, 11), np.float32)
     rng = np.random.default_rng(seed_for("dropout-float32"))
     out, mask = dropout_result(student.dropout(A, 0.6, True, rng), A.shape)
+    gate(mask, 0.6)
     for name, value in (("mask", mask), ("out", out)):
         if value.dtype != np.float32:
             raise Failure(f"For a float32 A, {name} should be float32 too (A's float dtype), "

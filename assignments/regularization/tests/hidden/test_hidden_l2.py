@@ -6,6 +6,8 @@ the public ones and from one grading configuration to another.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -45,6 +47,24 @@ def l2_values(result: object, weights: list) -> tuple[float, list[np.ndarray]]:
     grads = validate.sequence(grads, "grads", len(weights))
     return penalty, [validate.array(g, f"grads[{k}]", W.shape)
                      for k, (g, W) in enumerate(zip(grads, weights, strict=True))]
+
+
+def computes(result: object) -> None:
+    """Gate of the checks that a function doing nothing passes (types, dtypes, lambda_=0,
+    an empty list, nothing modified): they earn credit only when the same function gives
+    a positive ``lambda_`` and non-zero weights a non-zero penalty or gradient. Nothing
+    else is asked here (a wrong shape or order costs the value tests, not these)."""
+    penalty, grads = validate.pair(result, "The result of l2_regularization (penalty, grads)")
+    with contextlib.suppress(Failure):
+        if validate.number(penalty, "The penalty") != 0:
+            return
+    if isinstance(grads, list | tuple) and any(
+            isinstance(grad, np.ndarray) and grad.dtype.kind in "iuf" and np.any(grad)
+            for grad in grads):
+        return
+    raise Failure("This check counts only when l2_regularization computes something, and with "
+                  "lambda_ > 0 and non-zero weights yours returned a zero penalty and no "
+                  "non-zero gradient.")
 
 
 def check_against_reference(student, reference, weights: list, lam: float, label: str,
@@ -87,6 +107,7 @@ def test_penalty_and_gradients_match_with_a_large_lambda(student, reference, see
 @pytest.mark.graded("l2_regularization", weight=1)
 def test_lambda_zero_gives_zero_penalty_and_zero_gradients(student, seed_for):
     weights = weights_for(seed_for("l2-zero"), [(4, 3), (3, 2)])
+    computes(student.l2_regularization(weights, 0.1))
     penalty, grads = l2_values(student.l2_regularization(weights, 0.0), weights)
     close(penalty, 0.0, "The penalty with lambda_=0")
     for k, W in enumerate(weights):
@@ -97,7 +118,9 @@ def test_lambda_zero_gives_zero_penalty_and_zero_gradients(student, seed_for):
 @pytest.mark.graded("l2_regularization", weight=1)
 def test_float32_weights_give_float32_gradients(student, seed_for):
     weights = weights_for(seed_for("l2-float32"), [(5, 4), (4, 3)], np.float32)
-    _, grads = l2_values(student.l2_regularization(weights, 0.05), weights)
+    result = student.l2_regularization(weights, 0.05)
+    computes(result)
+    _, grads = l2_values(result, weights)
     for k, W in enumerate(weights):
         if grads[k].dtype != W.dtype:
             raise Failure(f"grads[{k}] should have the dtype of weights[{k}] (float32 here), but "
@@ -123,18 +146,23 @@ def test_penalty_is_a_python_float_and_grads_a_list(student, seed_for):
         raise Failure(f"grads should be a list, but your code returned "
                       f"{validate.describe(grads)}. Build it with [...] or list(...) (the other "
                       "tests convert it, so this is the only test it costs).")
+    computes(result)
 
 
 @pytest.mark.rule("l2.penalty_is_python_float")
 @pytest.mark.graded("l2_regularization", weight=1)
 def test_penalty_is_a_python_float_for_float32_weights(student, seed_for):
     weights = weights_for(seed_for("l2-float32-type"), [(3, 4), (4, 2)], np.float32)
-    l2_result(student.l2_regularization(weights, 0.05), 2)
+    result = student.l2_regularization(weights, 0.05)
+    l2_result(result, 2)
+    computes(result)
 
 
 @pytest.mark.rule("l2.empty_list")
 @pytest.mark.graded("l2_regularization", weight=1)
-def test_an_empty_list_gives_zero_penalty_and_no_gradients(student):
+def test_an_empty_list_gives_zero_penalty_and_no_gradients(student, seed_for):
+    weights = weights_for(seed_for("l2-empty-gate"), [(2, 2)])
+    computes(student.l2_regularization(weights, 0.3))
     penalty, grads = l2_values(student.l2_regularization([], 0.3), [])
     close(penalty, 0.0, "The penalty of an empty list")
     if grads:
@@ -152,6 +180,7 @@ def test_weights_passed_in_are_not_modified(student, seed_for):
     except Failure as failure:
         raise Failure("This check counts only when the same call returns a well-formed "
                       f"result, and it did not: {failure}") from None
+    computes(result)
     if record.in_place:
         raise Failure("l2_regularization changed the weight matrices passed to it in place "
                       "(e.g. W *= ...). Compute new arrays instead.")

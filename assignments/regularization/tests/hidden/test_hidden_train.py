@@ -69,6 +69,23 @@ def well_formed(result: object, params: dict, epochs: int) -> None:
                       f"result, and it did not: {failure}") from None
 
 
+def trained(result: object, params: dict) -> None:
+    """Gate of the checks that a loop doing nothing passes (nothing modified, the type of
+    history, epochs that continue): they earn credit only when the same call returned
+    parameters that training changed, not all zero. Nothing else is asked here (a wrong
+    container costs the tests that check it, not these)."""
+    new_params, _ = validate.pair(result, "The result of train_mlp (params, history)")
+    for name, start in params.items():
+        try:
+            value = np.asarray(new_params.get(name), dtype=np.float64)
+        except (AttributeError, TypeError, ValueError):
+            continue
+        if value.shape == start.shape and np.any(value) and not np.array_equal(value, start):
+            return
+    raise Failure("This check counts only when train_mlp trains, and the parameters yours "
+                  "returned are the ones it was given (or all zero).")
+
+
 _LOCALISED: dict[int, str] = {}
 
 
@@ -267,8 +284,10 @@ def test_three_calls_of_one_epoch_equal_one_call_of_three(student, seed_for):
     settings = {**BASE, "keep_prob": 0.9, "lambda_": 0.01}
     params, X, Y = problem(seed_for("train-epochs-data"))
     seed = seed_for("train-epochs")
-    at_once, _ = train_result(student.substituted.train_mlp(
-        params, X, Y, rng=np.random.default_rng(seed), **settings), params, 3)
+    result = student.substituted.train_mlp(params, X, Y, rng=np.random.default_rng(seed),
+                                           **settings)
+    at_once, _ = train_result(result, params, 3)
+    trained(result, params)
     rng = np.random.default_rng(seed)
     stepped = params
     for _ in range(3):
@@ -295,9 +314,11 @@ def _argument(path: str) -> str:
 def test_callers_params_dict_and_arrays_are_not_modified(student, seed_for):
     params, X, Y = problem(seed_for("train-mutation-data"))
     settings = {**BASE, "lambda_": 0.01, "keep_prob": 0.8}
-    well_formed(student.substituted.train_mlp(params, X, Y, rng=np.random.default_rng(1),
-                                              **settings), params, settings["epochs"])
+    result = student.substituted.train_mlp(params, X, Y, rng=np.random.default_rng(1),
+                                           **settings)
     record = student.substituted.last_call
+    well_formed(result, params, settings["epochs"])
+    trained(result, params)
     in_place = [_argument(path) for path in record.in_place]
     replaced = [_argument(path) for path in record.mutated if path not in record.in_place]
     problems = []
@@ -331,6 +352,7 @@ def test_history_loss_is_a_list_of_one_python_float_per_epoch(student, seed_for)
     losses = validate.sequence(history["loss"], 'history["loss"]', 5)
     for i, value in enumerate(losses):
         validate.python_float(value, f'history["loss"][{i}]')
+    trained(result, params)
 
 
 # --- MNIST accuracy -------------------------------------------------------------------------
