@@ -28,10 +28,9 @@ import stat
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import config as config_module
@@ -41,7 +40,7 @@ from autograder.grading.grade import GraderProblem
 from autograder.paths import PACKAGE_DIR, PROJECT_DIR
 from autograder.reports import documents as reports
 from autograder.sandbox import launch as sandbox
-from autograder.sandbox import seccomp_filter
+from autograder.sandbox import seccomp_filter, slots
 from autograder.sandbox import view as sandbox_view
 
 LOCAL_PREFIX = "local:"
@@ -123,7 +122,6 @@ class Task:
     fingerprint: str
     kit: str
     require_sandbox: bool
-    slot_bases: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -193,28 +191,6 @@ def unpack(entries: list[Entry], folder: Path) -> None:
                 stream.truncate(entry.size)
 
 
-class _Slots:
-    """Grading slots of this worker process (distinct sandbox uids per running task)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._busy: set[int] = set()
-
-    @contextlib.contextmanager
-    def take(self) -> Iterator[int]:
-        with self._lock:
-            slot = min(set(range(len(self._busy) + 1)) - self._busy)
-            self._busy.add(slot)
-        try:
-            yield slot
-        finally:
-            with self._lock:
-                self._busy.discard(slot)
-
-
-_SLOTS = _Slots()
-
-
 def grade_on_worker(task: Task, data: bytes | None) -> Reply:
     """Grade one student on this worker (the Dask task): a grading process forked by this
     worker's grading host, sandboxed as this worker allows, fed from the task's data;
@@ -228,7 +204,7 @@ def grade_on_worker(task: Task, data: bytes | None) -> Reply:
     if task.require_sandbox and info.mode != sandbox.BUBBLEWRAP:
         raise GraderProblem(_no_sandbox(address, info))
     with tempfile.TemporaryDirectory(prefix="regkit-task-") as scratch, \
-            _SLOTS.take() as local_slot:
+            slots.claimed(1) as (slot,):  # machine-wide: other workers and batches too
         root = Path(scratch)
         unpack(task.files, root / "submission")
         config_path = root / task.config_name
@@ -238,7 +214,7 @@ def grade_on_worker(task: Task, data: bytes | None) -> Reply:
             data_path.write_bytes(data)
         config = config_module.load(config_path)
         job = batch.Job(task.name, root / "submission" / task.entry, task.fingerprint,
-                        slot=task.slot_bases.get(address, 0) + local_slot)
+                        slot=slot)
         grading = batch.grading_task(job, PROJECT_DIR / task.suite, root / "out", config,
                                      task.seed, info.mode, data_path)
         stderr = root / "stderr.log"
@@ -336,16 +312,6 @@ def check_workers(client: object, require_sandbox: bool,
     return workers
 
 
-def slot_bases(client: object, workers: dict[str, WorkerInfo]) -> dict[str, int]:
-    """A first grading slot per worker, so that workers on one host never share slots."""
-    threads = client.nthreads()
-    bases, next_free = {}, {}
-    for address, info in workers.items():
-        bases[address] = next_free.get(info.host, 0)
-        next_free[info.host] = bases[address] + threads.get(address, 1)
-    return bases
-
-
 def _write_reply(folder: Path, files: dict[str, bytes]) -> None:
     """Write the returned reports, ``results.json`` last (it marks the student done)."""
     names = sorted(files, key=lambda name: name == reports.RESULTS_FILE)
@@ -374,8 +340,7 @@ def grade_class(folder: Path, out: Path, suite: Path, config: Config, *, seed: i
         template = Task(name="", entry="", files=[], config_name=config.path.name,
                         config_text=config.path.read_text(encoding="utf-8"),
                         suite=str(suite.resolve().relative_to(PROJECT_DIR)), seed=seed,
-                        fingerprint="", kit=kit_digest(), require_sandbox=require_sandbox,
-                        slot_bases=slot_bases(client, workers))
+                        fingerprint="", kit=kit_digest(), require_sandbox=require_sandbox)
         shipped = client.scatter(data.read_bytes(), broadcast=True) if data else None
         _run_tasks(client, todo, template, shipped, out, config, failed_mode, window, log)
     return students
