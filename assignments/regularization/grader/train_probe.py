@@ -157,7 +157,8 @@ def _step_sentence(name: str, step: np.ndarray, grad: np.ndarray, m: int) -> str
             "entries")
 
 
-def _names(names: tuple[str, ...]) -> str:
+def listed(names: tuple[str, ...]) -> str:
+    """``("W3", "b3", "W2")`` as "W3, b3 and W2", for the student's messages."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
@@ -182,7 +183,7 @@ def _explain_plain(P0: dict, X: np.ndarray, Y: np.ndarray, result: dict,
     else:
         parts.append("the recorded loss already differs, so look at the forward pass first")
     if right:
-        parts.append(f"{_names(right)} {'is' if len(right) == 1 else 'are'} right")
+        parts.append(f"{listed(right)} {'is' if len(right) == 1 else 'are'} right")
     taken = (P0[name] - np.asarray(result[name], dtype=np.float64)) / LR
     cause = next((sentence for sentence, grads in step["mistakes"].items()
                   if name in grads and _close(taken, grads[name])), None)
@@ -253,7 +254,7 @@ def _explain_by_variants(P0: dict, X: np.ndarray, Y: np.ndarray, settings: dict,
     if name is None:
         return "the parameters are right but the recorded loss is not"
     right = ORDER[:ORDER.index(name)]
-    head = f"{_names(right)} {'is' if len(right) == 1 else 'are'} right but " if right else ""
+    head = f"{listed(right)} {'is' if len(right) == 1 else 'are'} right but " if right else ""
     return f"{head}{name} (shape {P0[name].shape}) is not"
 
 

@@ -220,26 +220,25 @@ def test_biases_are_not_regularized(student, reference, seed_for):
     example a gradient computed after a weight was updated), which the other tests grade."""
     params, X, Y = problem(seed_for("train-biases-data"))
     one_step = {**BASE, "epochs": 1, "batch_size": SAMPLES}
-    trained = {}
+    after = {}  # lambda_ -> the parameters after one step
     for lam in (0.0, 0.5):
         result = student.substituted.train_mlp(
             params, X, Y, rng=np.random.default_rng(seed_for("train-biases")),
             **{**one_step, "lambda_": lam})
-        trained[lam], _ = train_result(result, params, 1)
+        after[lam], _ = train_result(result, params, 1)
     expected, _ = reference.train_mlp(
         params, X, Y, rng=np.random.default_rng(seed_for("train-biases")), **one_step)
-    if not np.allclose(trained[0.0]["b3"], expected["b3"], rtol=1e-6, atol=1e-9):
+    if not np.allclose(after[0.0]["b3"], expected["b3"], rtol=1e-6, atol=1e-9):
         raise Failure("This check counts only when one plain training step (lambda_=0) "
                       "updates b3 as the contract says, and yours does not (the tests of the "
                       "trained parameters say why).")
-    biases = ("b1", "b2", "b3")
-    shrunk = [name for name in biases
-              if _shrunk_by_lambda(params[name], trained[0.0][name], trained[0.5][name])]
+    shrunk = tuple(name for name in ("b1", "b2", "b3")
+                   if _shrunk_by_lambda(params[name], after[0.0][name], after[0.5][name]))
     if shrunk:
-        names = " and ".join(shrunk) if len(shrunk) < 3 else "b1, b2 and b3"
         raise Failure(
-            f"After one training step from the same parameters, your {names} with "
-            f"lambda_=0.5 differ{'s' if len(shrunk) == 1 else ''} from lambda_=0 by a multiple "
+            "After one training step from the same parameters, your "
+            f"{train_probe.listed(shrunk)} with lambda_=0.5 "
+            f"differ{'s' if len(shrunk) == 1 else ''} from lambda_=0 by a multiple "
             "of the starting value, so an L2 term reaches the biases. The L2 term and its "
             "gradient 2 * lambda_ * W belong to W1, W2 and W3 only; the biases are updated "
             "with their plain gradients.")
