@@ -62,11 +62,8 @@ def train_result(result: object, params: dict, epochs: int) -> tuple[dict, list[
 def well_formed(result: object, params: dict, epochs: int) -> None:
     """Gate of the side-effect checks: they earn credit only when the same call returned a
     well-formed result of the right shapes."""
-    try:
+    with validate.well_formed_first():
         train_result(result, params, epochs)
-    except Failure as failure:
-        raise Failure("This check counts only when the same call returns a well-formed "
-                      f"result, and it did not: {failure}") from None
 
 
 def trained(result: object, params: dict) -> None:
