@@ -103,13 +103,20 @@ def survey(folder: Path, assignment: Assignment) -> Survey:
     used: set[str] = set()
     for path, stem in zip(entries, stems, strict=True):
         kind = "folder" if path.is_dir() else path.suffix.lstrip(".")
-        name = re.sub(r"[^\w-]", "_", stem if stems.count(stem) == 1 else f"{stem}_{kind}")
+        name = student_name(stem if stems.count(stem) == 1 else f"{stem}_{kind}")
         unique, number = name, 2
         while unique in used:
             unique, number = f"{name}_{number}", number + 1
         used.add(unique)
         named.append((unique, path))
     return Survey(sorted(named), skipped)
+
+
+def student_name(stem: str) -> str:
+    """The student's name made from a file or folder name: every character but letters,
+    digits, ``_`` and ``-`` becomes ``_`` (a safe folder name for the reports; the LMS export
+    matches roster logins to it the same way)."""
+    return re.sub(r"[^\w-]", "_", stem)
 
 
 def _nbgrader_survey(folder: Path, layout: list[tuple[str, Path]]) -> Survey:
@@ -209,7 +216,8 @@ def _module_source(path: Path, label: str, assignment: Assignment) -> tuple[str,
         if not raw.strip():
             raise UnusableSubmission(f"{label} is empty. Save your notebook and submit again.")
         try:
-            extracted = notebook.extract(raw, notebook.released_cells(assignment.notebook))
+            extracted = notebook.extract(raw, notebook.released_cells(assignment.notebook)
+                                         | notebook.nbgrader_cells(assignment))
         except notebook.NotebookError as error:
             raise UnusableSubmission(f"{label}: {error}.") from None
         source, notes = extracted.source, extracted.skipped

@@ -17,8 +17,13 @@ import pytest
 from matplotlib import image
 
 from assignments.regularization.assignment import SAMPLES as SAMPLE_CLASS
+from autograder import cli
+from autograder.assignment import load as load_assignment
+from autograder.grading import submission
 from autograder.paths import PROJECT_DIR
+from autograder.platforms import lms
 
+ASSIGNMENT = load_assignment("regularization")
 STUDENTS = ("ada_lovelace", "alan_turing", "barbara_liskov", "claude_shannon")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
@@ -185,6 +190,112 @@ def test_canvas_export_problems_are_named(graded, tmp_path: Path) -> None:
               str(twice), "--out", str(tmp_path / "c.csv"))
     assert dup.returncode == 2 and "appears twice" in dup.stderr
     assert "Traceback" not in bad_key.stderr + missing.stderr + folder.stderr + dup.stderr
+
+
+
+def export(tmp_path: Path, capsys: pytest.CaptureFixture, roster: str,
+           scores: dict[str, str], *options: str) -> tuple[int, str, Path]:
+    """Run ``autograder export canvas`` in this process on a gradebook of ``scores`` (out
+    of 100) and ``roster``: the exit code, stderr and the CSV file it was told to write."""
+    gradebook = tmp_path / "gradebook.csv"
+    gradebook.write_text("student,score,max_score\n"
+                         + "".join(f"{name},{score},100\n" for name, score in scores.items()))
+    (tmp_path / "roster.csv").write_text(roster)
+    target = tmp_path / "canvas.csv"
+    code = cli.main(["export", "canvas", "--gradebook", str(gradebook), "--roster",
+                     str(tmp_path / "roster.csv"), "--out", str(target), "--assignment",
+                     "Regularization", *options])
+    return code, capsys.readouterr().err, target
+
+
+def canvas_rows(target: Path) -> list[list[str]]:
+    """The student rows of a Canvas import file (after the header and Points Possible)."""
+    return list(csv.reader(io.StringIO(target.read_text())))[2:]
+
+
+HEADER = "Student,ID,SIS User ID,SIS Login ID,Section\n"
+
+
+def test_student_key_is_the_name_the_grader_gives_a_file(tmp_path: Path) -> None:
+    stems = ["j.doe", "ada@uni.edu", "Zoë Ünï", "o'brien-2", "ALAN_TURING"]
+    for stem in stems:
+        (tmp_path / f"{stem}.py").write_text("x = 1\n")
+    graded = sorted(student for student, _ in submission.discover(tmp_path, ASSIGNMENT))
+    assert graded == sorted(["j_doe", "ada_uni_edu", "Zoë_Ünï", "o_brien-2", "ALAN_TURING"])
+    assert sorted(lms.student_key(stem) for stem in stems) == sorted(
+        name.casefold() for name in graded)
+
+
+def test_canvas_export_matches_logins_the_grader_renamed(tmp_path: Path, capsys) -> None:
+    roster = HEADER + '"Doe, J.",1004,126,j.doe,B\n"Ada",1001,123, ada@uni.edu ,A\n'
+    code, err, target = export(tmp_path, capsys, roster, {"j_doe": "90", "ada_uni_edu": "100"})
+    assert code == 0, err
+    assert canvas_rows(target) == [["Doe, J.", "1004", "126", "j.doe", "B", "90"],
+                                   ["Ada", "1001", "123", " ada@uni.edu ", "A", "100"]]
+    assert "without a graded submission" not in err and "not in the roster" not in err
+
+
+def test_canvas_export_refuses_two_logins_that_name_one_student(tmp_path: Path,
+                                                                capsys) -> None:
+    roster = HEADER + "Jane,1,1,j.doe,A\nJohn,2,2,J_Doe,A\n"
+    code, err, target = export(tmp_path, capsys, roster, {"j_doe": "90"})
+    assert code == 2 and not target.exists()
+    assert err.startswith(f"autograder: roster {tmp_path / 'roster.csv'}: student 'j_doe' "
+                          "appears twice in column 'SIS Login ID', as 'j.doe' and 'J_Doe' ")
+
+
+def test_canvas_export_matches_bulk_download_names_on_the_canvas_id(tmp_path: Path,
+                                                                    capsys) -> None:
+    roster = (HEADER + "Ada,1001,123,ada_lovelace,A\nDan,1002,124,dan_obrien,A\n"
+              "Zoe,1003,125,zoe_unicode,B\n")
+    scores = {"lovelaceada_1001_555_regularization": "100",
+              "unicodezoe_LATE_1003_556_regularization-1": "87.5",
+              "stranger_77_1_regularization": "10"}
+    code, err, target = export(tmp_path, capsys, roster, scores)
+    assert code == 0, err
+    assert [row[1::4] for row in canvas_rows(target)] == [["1001", "100"], ["1002", ""],
+                                                          ["1003", "87.5"]]
+    assert err.endswith("not in the roster (not exported; check --key 'SIS Login ID'): "
+                        "stranger_77_1_regularization\n")
+
+
+@pytest.mark.parametrize(("rows", "problem"), [
+    ('"Lovelace, Ada",1001,123\n', "3 value(s) where the header has 5"),
+    ('"Zoe,1003,125,zoe_unicode,B\n', "cannot be read as CSV (unexpected end of data), "
+                                        "probably an unbalanced double quote"),
+])
+def test_canvas_export_names_the_line_of_a_malformed_roster(tmp_path: Path, capsys,
+                                                            rows: str, problem: str) -> None:
+    roster = HEADER + "Ada,1001,123,ada_lovelace,A\n" + rows
+    code, err, target = export(tmp_path, capsys, roster, {"ada_lovelace": "100"})
+    assert code == 2 and not target.exists() and "Traceback" not in err
+    assert err.startswith(f"autograder: roster {tmp_path / 'roster.csv'}, line 3: {problem}")
+    assert "fix that line, or export the file again." in err
+
+
+def test_canvas_export_skips_rows_without_a_key(tmp_path: Path, capsys) -> None:
+    roster = ("Student,ID,SIS User ID,SIS Login ID,Section,Regularization (1234)\n"
+              "    Manual Posting,,,,,Manual Posting\n    Points Possible,,,,,100\n"
+              ",,,,,\nAda,1001,123,ada_lovelace,A,\n")
+    code, err, target = export(tmp_path, capsys, roster, {"ada_lovelace": "100"})
+    assert code == 0, err
+    assert canvas_rows(target) == [["Ada", "1001", "123", "ada_lovelace", "A", "100"]]
+    assert err.splitlines()[1:] == [
+        "2 roster row(s) skipped, their 'SIS Login ID' cell being empty (Canvas's 'Manual "
+        "Posting' row, or students without one): Manual Posting"]
+
+
+def test_canvas_export_refuses_when_nothing_matches(tmp_path: Path, capsys) -> None:
+    roster = HEADER + "Ada,1001,123,ada_lovelace,A\nDan,1002,124,dan_obrien,A\n"
+    code, err, target = export(tmp_path, capsys, roster,
+                               {"s1": "100", "s2": "90", "s3": "80"})
+    assert code == 2 and not target.exists()
+    assert err == (f"autograder: no roster student matched a graded student: roster "
+                   f"{tmp_path / 'roster.csv'} was matched on its column 'SIS Login ID', "
+                   "which holds 'ada_lovelace', 'dan_obrien', while the gradebook's students "
+                   "are 's1', 's2'. Pass --key with the roster column that holds the names "
+                   "the submissions were graded under (their file names); nothing was "
+                   "written.\n")
 
 
 
