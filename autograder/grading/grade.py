@@ -65,8 +65,9 @@ class GradeResult:
 
     @property
     def score(self) -> float:
-        """Total points earned, rounded to 2 decimals."""
-        return round(sum(t.points for t in self.tests), 2)
+        """Total points earned: the sum of the rounded points per function, so that the
+        gradebook's columns add up to its total (and Gradescope's tests to both)."""
+        return round(sum(self.per_function.values()), 2)
 
     @property
     def per_function(self) -> dict[str, float]:

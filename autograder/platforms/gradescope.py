@@ -342,16 +342,38 @@ def _grade_suite(solution: Path, suite: Path, seed: int, seconds: float, config:
     return document
 
 
+def share_points(tests: list[dict], earned: float, worth: float) -> None:
+    """Give one function's tests 2-decimal points: the passed ones add up to ``earned``
+    exactly and all of them to ``worth``, each by its share of the function's weight.
+
+    Rounding each test's share on its own does not add up (seven tests of 25/14 points
+    earn 12.5 in the gradebook but 12.49 so rounded); sharing ``earned`` among the passed
+    tests and the rest among the failed ones does, and a passed test still shows full marks.
+    """
+    passed = [t for t in tests if t["status"] == "passed"]
+    failed = [t for t in tests if t["status"] != "passed"]
+    for group, points in ((passed, earned), (failed, worth - earned)):
+        shares = apportion([t["max_score"] for t in group], points)
+        for test, share in zip(group, shares, strict=True):
+            test["max_score"] = share
+            test["score"] = share if group is passed else 0.0
+
+
+def earned_points(document: dict, config: Config) -> dict[str, float]:
+    """The gradebook's points per function (``extra_data.per_function``): they add up to
+    the document's ``score``, the total nbgrader and Canvas get too."""
+    graded = document.get("extra_data", {}).get("per_function", {})
+    return {f: float(graded.get(f, 0.0)) for f in config.functions}
+
+
 def _tests(document: dict, config: Config, visibility: str, counted: bool) -> list[dict]:
-    """Gradescope test entries; points shared so that each function adds up exactly."""
+    """Gradescope test entries whose points add up to the gradebook's, per function and in
+    total (a public suite's count for nothing)."""
     tests = [dict(t) for t in document["tests"]]
+    earned = earned_points(document, config) if counted else {}
     for function in config.functions:
-        mine = [t for t in tests if t["tags"] == [function]]
-        worth = apportion([t["max_score"] for t in mine],
-                          config.POINTS[function] if counted else 0.0)
-        for test, points in zip(mine, worth, strict=True):
-            test["max_score"] = points
-            test["score"] = points if test["status"] == "passed" else 0.0
+        share_points([t for t in tests if t["tags"] == [function]],
+                     earned.get(function, 0.0), config.POINTS[function] if counted else 0.0)
     for test in tests:
         test["visibility"] = visibility
         if not counted:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -22,8 +23,12 @@ import jsonschema
 import pytest
 
 from autograder import config as config_module
+from autograder.grading.grade import GradeResult
+from autograder.grading.pytest_plugin import Outcome
+from autograder.grading.scoring import score_tests
 from autograder.paths import PROJECT_DIR
 from autograder.platforms import gradescope
+from autograder.reports import documents
 
 CORPUS = Path(__file__).parent / "corpus" / "gradescope"
 SETUP_TIMEOUT_S = 900
@@ -128,6 +133,16 @@ def assert_exact_points(results: dict) -> None:
         assert round(test["max_score"], 2) == test["max_score"]
 
 
+def assert_gradebook_points(results: dict, per_function: dict[str, float]) -> None:
+    """The counted tests add up, to the cent, to the gradebook's points of each function,
+    and all tests to the score."""
+    for function, graded in per_function.items():
+        mine = [t for t in counted(results) if t["tags"] == [function]]
+        assert round(sum(t["score"] for t in mine) * 100) == round(graded * 100), function
+    assert round(sum(t["score"] for t in results["tests"]) * 100) == round(
+        results["score"] * 100)
+
+
 def test_zip_holds_the_scripts_and_the_kit(built_zip: Path) -> None:
     with zipfile.ZipFile(built_zip) as archive:
         names = set(archive.namelist())
@@ -163,8 +178,7 @@ def test_faulty_submission_loses_points_with_explanations(source: Path,
     assert_exact_points(results)
     failed = [t for t in counted(results) if t["status"] == "failed"]
     assert failed and all(t["output"].strip() for t in failed)
-    graded = sum(results["extra_data"]["per_function"].values())  # what the gradebook says
-    assert results["score"] == pytest.approx(graded, abs=0.02)
+    assert_gradebook_points(results, results["extra_data"]["per_function"])
 
 
 def test_solution_found_by_its_functions_among_helpers(source: Path, tmp_path: Path) -> None:
@@ -228,3 +242,60 @@ def test_invalid_gradescope_settings_are_named(tmp_path: Path) -> None:
                       + "\nGRADESCOPE_TIME_LIMIT_S = 60\n")
     with pytest.raises(config_module.ConfigError, match="leaves no time"):
         gradescope.settings(config_module.load(config))
+
+
+# The hidden tests of samples/class/claude_shannon.py: (function, weight, passed). Rounded
+# one by one, the passed l2_regularization tests (7 of its 14 weights of 25 points) add
+# up to 12.49 where the gradebook says 12.5, and the total to 87.49 instead of 87.5.
+SHANNON = ([("dropout", w, True) for w in (4, 2, 2, 1, 1, 1, 2, 2, 1, 2, 2, 2, 2, 2, 1, 1, 2)]
+           + [("l2_regularization", w, p) for w, p in (
+               (3, False), (2, False), (1, False), (1, True), (1, True), (1, False),
+               (1, True), (1, True), (1, True), (2, True))]
+           + [("train_mlp", w, True) for w in (4, 3, 3, 3, 1, 1, 1, 1, 1, 2, 2, 2, 1, 6, 6)])
+
+
+def gradebook_document(tests: list[tuple[str, float, bool]]) -> dict:
+    """The kit's own results document (the gradebook's numbers) for these tests."""
+    config = config_module.load()
+    outcomes = [Outcome(f"t{i}", f"test {i}", function, weight, passed,
+                        "" if passed else "wrong")
+                for i, (function, weight, passed) in enumerate(tests)]
+    result = GradeResult("student", "file", "none", config.max_score,
+                         score_tests(outcomes, config), functions=config.functions)
+    return documents.results_json(result, "fingerprint")
+
+
+def gradescope_results(hidden: dict) -> dict:
+    config = config_module.load()
+    upload = gradescope.Prepared(Path("submission"), "regularization.py", "regularization.py",
+                                 [])
+    return gradescope.results(hidden, hidden, config, gradescope.settings(config), upload)
+
+
+def test_fractional_points_add_up_to_the_gradebooks() -> None:
+    hidden = gradebook_document(SHANNON)
+    assert hidden["score"] == 87.5
+    assert hidden["extra_data"]["per_function"]["l2_regularization"] == 12.5
+    results = gradescope_results(hidden)
+    assert results["score"] == 87.5
+    assert_gradebook_points(results, hidden["extra_data"]["per_function"])
+    assert_exact_points(results)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_weights_and_outcomes_add_up_to_the_gradebooks(seed: int) -> None:
+    """Whatever the weights and outcomes, Gradescope shows the gradebook's points, a
+    passed test its full marks, and no test's points are more than a cent off its share."""
+    draw = random.Random(seed)
+    tests = [(function, draw.choice((1, 1, 2, 3, 0.5, 1 / 3, 7)), draw.random() < 0.7)
+             for function in config_module.load().functions
+             for _ in range(draw.randint(1, 25))]
+    hidden = gradebook_document(tests)
+    results = gradescope_results(hidden)
+    assert results["score"] == hidden["score"]
+    graded = hidden["extra_data"]["per_function"]
+    assert round(sum(graded.values()), 2) == hidden["score"]  # the gradebook adds up too
+    assert_gradebook_points(results, graded)
+    assert_exact_points(results)
+    for mine, kit in zip(counted(results), hidden["tests"], strict=True):
+        assert abs(mine["max_score"] - kit["max_score"]) < 0.0101
