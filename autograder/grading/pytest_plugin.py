@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
+import itertools
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ import pytest
 from autograder.config import Config
 from autograder.sandbox.errors import Failure, StudentCodeProblem, StudentRaised
 from autograder.sandbox.proxy import CallRecord, StudentProxy
+from autograder.selfcheck.messages import quoted, without_long_numbers
 
 HIDDEN_OUTPUT_NOTE = ("\n\n(Your code printed {count} characters during this test. Output "
                       "printed during hidden tests is not shown, since it could reveal the "
@@ -90,7 +91,7 @@ class GradingPlugin:
         def record(label: str, values: object) -> None:
             with contextlib.suppress(TypeError, KeyError, IndexError, ValueError,
                                      OverflowError):
-                series = [float(x) for x in values][:1000]
+                series = [float(x) for x in itertools.islice(values, 1000)]
                 if all(abs(x) <= PLOTTABLE for x in series):  # also False for nan
                     self.curves[label] = series
 
@@ -165,22 +166,11 @@ class GradingPlugin:
         return result
 
 
-_LONG_NUMBER = re.compile(r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-
-
-def _without_long_numbers(text: str) -> str:
-    return _LONG_NUMBER.sub(
-        lambda m: "#" if sum(c.isdigit() for c in m.group()) >= 4 else m.group(), text)
-
-
 def _first_line(error: StudentRaised) -> StudentRaised:
     """The student's exception with only the first line (at most 200 characters) of its
     message, every number of four or more digits shown as ``#`` there, in the exception's
     type name and in the traceback (whose source lines the submission can fake): enough to
     recognise the error (``shapes (3,4) and (5,6) not aligned``), too little to dump a
     test's random inputs or generator states."""
-    lines = error.message.splitlines() or [""]
-    short = lines[0][:200] + (" [...]" if len(lines) > 1 or len(lines[0]) > 200 else "")
-    return StudentRaised(error.function, _without_long_numbers(error.type_name[:80]),
-                         _without_long_numbers(short),
-                         _without_long_numbers(error.student_traceback))
+    return StudentRaised(error.function, without_long_numbers(error.type_name[:80]),
+                         quoted(error.message), without_long_numbers(error.student_traceback))

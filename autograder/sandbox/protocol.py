@@ -62,7 +62,7 @@ class Unsendable(ProtocolError):
 
 # Why a result cannot cross: nested past MAX_DEPTH, more plain values than MAX_HEADER_BYTES
 # of JSON hold, more than MAX_BUFFERS arrays, more than MAX_REPLY_BYTES in all.
-UNSENDABLE_REASONS = ("nested", "plain_values", "arrays", "size")
+UNSENDABLE_REASONS = ("nested", "plain_values", "arrays", "size", "unencodable")
 
 
 @dataclass(frozen=True)

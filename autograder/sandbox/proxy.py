@@ -198,8 +198,10 @@ class WorkerProcess:
             raise RuntimeError(f"grader could not encode arguments: {error}") from error
         reply = self._receive(frame, function, timeout)
         try:
-            return replies.call_reply(reply, self._requests, len(generators),
-                                      self.config.functions)
+            return replies.call_reply(
+                reply, self._requests,
+                [type(generator.bit_generator).__name__ for generator in generators],
+                self.config.functions)
         except replies.UnsendableResult as error:
             raise StudentUnsendable(function, str(error)) from None
         except replies.MalformedReply as error:

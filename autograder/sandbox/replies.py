@@ -41,6 +41,9 @@ _UNSENDABLE = {
                      "numbers); return numpy arrays, not lists made with .tolist() or list()"),
     "arrays": f"it holds more than {protocol.MAX_BUFFERS} separate arrays",
     "size": f"it is larger than {protocol.MAX_REPLY_BYTES // 2**20} MiB in all",
+    "unencodable": ("it holds a value that cannot be written out (for example a "
+                    "numpy.longdouble number, an integer of thousands of digits, or an array "
+                    "too large for memory); return float64 arrays and Python floats"),
 }
 
 
@@ -107,23 +110,30 @@ def _counts(reply: dict, contract: tuple[str, ...]) -> dict[str, int]:
     return dict(value)
 
 
-def _checked_states(states: Any, count: int) -> list[dict]:
-    if count == 0:
+def _checked_states(states: Any, kinds: list[str]) -> list[dict]:
+    """The generators' states after the call: each a valid state of the same kind of bit
+    generator as the one sent (a PCG64 sent comes back as a PCG64)."""
+    if not kinds:
         return []
-    if type(states) is not list or len(states) != count:
+    if type(states) is not list or len(states) != len(kinds):
         raise MalformedReply("it did not report its random generators' state")
-    for state in states:
+    for state, kind in zip(states, kinds, strict=True):
         try:
-            bit_generator = _BIT_GENERATORS[state["bit_generator"]]()
+            name = state["bit_generator"]
+            bit_generator = _BIT_GENERATORS[name]()
             bit_generator.state = state
         except Exception as error:  # noqa: BLE001 - numpy may raise anything on a bad state
             raise MalformedReply("it reported an invalid random generator state") from error
+        if name != kind:
+            raise MalformedReply(f"it reported the state of a {name} generator for the {kind} "
+                                 "generator it was given")
     return states
 
 
-def call_reply(reply: dict, expected_id: int, generator_count: int,
+def call_reply(reply: dict, expected_id: int, generator_kinds: list[str],
                contract: tuple[str, ...]) -> dict:
-    """The reply to one call, checked and normalised (``value`` is left as decoded)."""
+    """The reply to one call, checked and normalised (``value`` is left as decoded);
+    ``generator_kinds`` names the bit generator of each generator sent, in order."""
     if _status(reply, expected_id) == "raised":
         return _raised(reply)
     if "value" not in reply:
@@ -134,4 +144,4 @@ def call_reply(reply: dict, expected_id: int, generator_count: int,
             "substitute_calls": _counts(reply, contract),
             "output": _text(reply, "output"),
             "generator_states": _checked_states(reply.get("generator_states"),
-                                                generator_count)}
+                                                generator_kinds)}

@@ -33,6 +33,16 @@ import numpy as np  # noqa: E402
 
 import protocol  # noqa: E402
 
+# The substitution worker's own module, imported while this folder alone is on the path.
+# Both are then kept by reference only, out of sys.modules: a submission's own protocol.py
+# or substitution.py (a helper file of a folder submission) is imported as the student's.
+substitution = None
+if "--substitute" in sys.argv:
+    import substitution  # noqa: E402
+
+    del sys.modules["substitution"]
+del sys.modules["protocol"]
+
 # Taken before any student code runs, which may replace numpy's functions.
 _NOT_EQUAL = np.not_equal
 _ANY = np.logical_or.reduce
@@ -206,8 +216,6 @@ class Worker:
             return _error_reply(error, self.submission_dir, sink.text())
         notes: list[str] = []
         if self.known_good is not None:
-            import substitution
-
             try:
                 notes = substitution.install(self.module, self.submission_dir, self.known_good)
             except Exception as error:  # noqa: BLE001 - whatever the submission holds
@@ -238,8 +246,6 @@ class Worker:
         self.kept.forget()
         sink = _CappedText()
         if self.known_good is not None:
-            import substitution
-
             substitution.reset_calls()
         try:
             function = getattr(self.module, name)
@@ -257,8 +263,6 @@ class Worker:
             "output": sink.text(),
         }
         if self.known_good is not None:
-            import substitution
-
             reply["substitute_calls"] = dict(substitution.calls)
         return reply
 
@@ -302,17 +306,24 @@ def _known_good(request_fd: int, reader: protocol.FrameReader) -> dict | None:
 
 
 def _send(fd: int, reply: dict) -> None:
-    """Write ``reply``; one the grader would refuse goes as the reason it would."""
+    """Write ``reply``; one the grader would refuse goes as the reason it would, and one
+    that cannot be written out at all (a longdouble, an int past Python's digit limit, no
+    memory left) as "unencodable", so the student reads why instead of a dead worker."""
     try:
         frame = protocol.encode(reply)
         protocol.check_reply(frame)
     except protocol.Unsendable as error:
-        frame = protocol.encode({"status": "unsendable", "reason": error.reason,
-                                 "id": reply.get("id")})
+        frame = _unsendable(error.reason, reply)
+    except Exception:  # noqa: BLE001 - whatever the student's values make encoding raise
+        frame = _unsendable("unencodable", reply)
     view = memoryview(frame)
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def _unsendable(reason: str, reply: dict) -> bytes:
+    return protocol.encode({"status": "unsendable", "reason": reason, "id": reply.get("id")})
 
 
 def main(argv: list[str]) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .messages import Failure
+from .messages import Failure, quoted
 
 # Tolerances of the "does this output match that mistake" tests.
 VARIANT_RTOL = 1e-6
@@ -106,8 +106,8 @@ def expect_raises(type_name: str, what: str) -> Iterator[RaisedInfo]:
         if isinstance(raised, Failure) or not hasattr(raised, "type_name"):
             raise
         if raised.type_name != type_name:
-            raise Failure(f"{what} should raise {type_name}, but it raised {raised.type_name}: "
-                          f"{raised.message}") from None
+            raise Failure(f"{what} should raise {type_name}, but it raised "
+                          f"{quoted(raised.type_name, 80)}: {quoted(raised.message)}") from None
         info.value = raised
         return
     raise Failure(f"{what} should raise {type_name}, but it returned normally.")

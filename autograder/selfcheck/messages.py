@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+import re
+
 
 class Failure(AssertionError):
     """A check failed; ``str(self)`` is written for the student."""
+
+
+_LONG_NUMBER = re.compile(r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def without_long_numbers(text: str) -> str:
+    """``text`` with every number of four or more digits written as ``#``."""
+    return _LONG_NUMBER.sub(
+        lambda m: "#" if sum(c.isdigit() for c in m.group()) >= 4 else m.group(), text)
+
+
+def quoted(text: str, limit: int = 200) -> str:
+    """Text the student's code chose (an exception's message, a type's name) as a check
+    quotes it back: its first line, at most ``limit`` characters, numbers of four or more
+    digits as ``#``. Enough to recognise it; too little to carry a hidden test's inputs or
+    generator states out through the feedback."""
+    lines = text.splitlines() or [""]
+    short = lines[0][:limit] + (" [...]" if len(lines) > 1 or len(lines[0]) > limit else "")
+    return without_long_numbers(short)
 
 
 def subject(function: str) -> str:

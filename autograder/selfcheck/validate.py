@@ -12,13 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from .messages import Failure
+from .messages import Failure, quoted
 
 
 def describe(value: Any) -> str:
     """A short, student-readable description of a returned value's type."""
     if type(value).__name__ == "Unsupported" and hasattr(value, "type_name"):
-        return f"an object of type {value.type_name}"  # the engine's stand-in for odd objects
+        # the engine's stand-in for odd objects, named by the submission's own class
+        return f"an object of type {quoted(str(value.type_name), 80)}"
     if isinstance(value, np.ndarray):
         return f"a numpy array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, np.generic):
@@ -60,9 +61,13 @@ def sequence(value: Any, what: str, length: int | None = None) -> list:
     """Return ``value`` as a list if it is a list or tuple (of the expected length)."""
     if not isinstance(value, list | tuple):
         raise Failure(f"{what} should be a list, but your code returned {describe(value)}.")
+    _has_length(value, what, length)
+    return list(value)
+
+
+def _has_length(value: Any, what: str, length: int | None) -> None:
     if length is not None and len(value) != length:
         raise Failure(f"{what} should have {length} item(s), but it has {len(value)}.")
-    return list(value)
 
 
 def pair(value: Any, what: str) -> tuple[Any, Any]:
@@ -93,6 +98,7 @@ def float_values(value: Any, what: str, length: int | None = None) -> list[float
         if value.ndim != 1:
             raise Failure(f"{what} should be a list of numbers, but your code returned "
                           f"{describe(value)}.")
+        _has_length(value, what, length)  # before listing what may be millions
         value = list(value)
     return [number(item, f"{what}[{i}]")
             for i, item in enumerate(sequence(value, what, length))]

@@ -310,7 +310,8 @@ def test_the_header_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _patched_encode(condition: str, change: str) -> str:
     return f'''
-        import protocol
+        import sys
+        protocol = sys.modules["__main__"].protocol  # the worker's own, as it holds it
         _encode = protocol.encode
         def _tampered(message, generators=None):
             if isinstance(message, dict) and {condition}:
