@@ -14,6 +14,7 @@ import functools
 import json
 from pathlib import Path
 
+from autograder.assignment import Assignment
 from autograder.selfcheck.notebook_source import (
     ExtractedModule,
     code_cells,
@@ -33,6 +34,24 @@ def released_cells(path: Path | None) -> frozenset[str]:
         return frozenset()
     notebook = json.loads(path.read_text(encoding="utf-8"))
     return frozenset(fingerprint(cell.source) for cell in code_cells(notebook))
+
+
+@functools.cache
+def nbgrader_cells(assignment: Assignment) -> frozenset[str]:
+    """Fingerprints of the code cells of the assignment's nbgrader version
+    (:func:`autograder.stubgen.make_nbgrader_source`): students of an nbgrader course
+    receive its cells, such as the experiment that does nothing while nbgrader grades, as
+    they are, so those are not theirs either. Empty without a lesson to generate it from."""
+    from autograder import stubgen  # only for notebooks: it reads the lesson and reference
+
+    try:
+        lesson = stubgen.Lesson.of(assignment)
+    except stubgen.StubError:  # an assignment without a generated notebook
+        return frozenset()
+    source = stubgen.make_nbgrader_source(lesson, {name: 1.0 for name in assignment.functions})
+    return frozenset(fingerprint(cell.source) for cell in source.cells
+                     if cell.cell_type == "code"
+                     and not cell.metadata.get("nbgrader", {}).get("solution"))
 
 
 def extract(raw: bytes, released: frozenset[str]) -> ExtractedModule:

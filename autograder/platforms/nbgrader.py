@@ -139,10 +139,28 @@ def _comment(function: str, document: dict) -> str:
     return "\n".join(lines)
 
 
-def _write_scores(gradebook, target: _Target, student: str, document: dict) -> None:
-    """Set the manual score and comment of each graded cell from the kit's results."""
+def _timestamp(coursedir, student: str, assignment: str):
+    """When the student submitted (``timestamp.txt`` of the submitted, else autograded,
+    folder, as nbgrader reads it), or None when it is missing or unreadable. nbgrader's
+    late penalties and ``nbgrader export`` need it on the submission."""
+    from nbgrader.utils import parse_utc
+
+    for directory in (coursedir.submitted_directory, coursedir.autograded_directory):
+        path = Path(coursedir.format_path(directory, student, assignment)) / "timestamp.txt"
+        try:
+            return parse_utc(path.read_text(encoding="utf-8").strip())
+        except (OSError, UnicodeDecodeError, ValueError, TypeError):
+            continue
+    return None
+
+
+def _write_scores(gradebook, target: _Target, student: str, document: dict,
+                  timestamp=None) -> None:
+    """Set the manual score and comment of each graded cell from the kit's results, and
+    the submission's ``timestamp`` when known."""
     gradebook.update_or_create_student(student)
-    gradebook.update_or_create_submission(target.assignment, student)
+    gradebook.update_or_create_submission(
+        target.assignment, student, **({"timestamp": timestamp} if timestamp else {}))
     per_function = document["extra_data"]["per_function"]
     for function, cell in target.cells.items():
         grade = gradebook.find_grade(cell, target.notebook, target.assignment, student)
@@ -277,7 +295,8 @@ def export(out: Path, course: Path, assignment: str | None = None,
         _check_assignment(gradebook, target)
         for student, document in results.items():
             _safe_student(student)
-            _write_scores(gradebook, target, student, document)
+            _write_scores(gradebook, target, student, document,
+                          _timestamp(coursedir, student, target.assignment))
             _write_feedback(coursedir, out, target, student, summary)
             summary.students.append(student)
         ungraded = sorted({s.id for s in gradebook.students} - set(results))

@@ -71,6 +71,9 @@ def _find(target: Path, released: dict[str, str]) -> Path:
     """The submission file at ``target``; in a folder holding both the module and the
     notebook, the one the student changed since the release (the module if neither)."""
     if target.is_file():
+        if target.suffix not in (".py", ".ipynb"):
+            raise Unusable(f"{target.name} is not Python code (a .py file) or a notebook (an "
+                           f".ipynb file); give the path of your {PY} or {IPYNB}.")
         return target
     if not target.is_dir():
         raise Unusable(f"{target} does not exist; give the path of your {PY} or "
@@ -89,7 +92,8 @@ def _find(target: Path, released: dict[str, str]) -> Path:
     return found[0]
 
 
-def _check_syntax(source: str, label: str) -> None:
+def _check_syntax(source: str, label: str, run: str) -> None:
+    """Refuse ``source`` Python cannot parse, saying how to see the error (``run``)."""
     try:
         ast.parse(source)
     except SyntaxError as error:
@@ -97,8 +101,8 @@ def _check_syntax(source: str, label: str) -> None:
         raise Unusable(
             f"{label} has a syntax error on line {error.lineno}: {error.msg}"
             + (f"\n    {line}" if line else "")
-            + "\nPython cannot read the file, so none of its functions can be checked. Run it "
-              f"once yourself (python {PY}) to see the error.") from None
+            + "\nPython cannot read the file, so none of its functions can be checked. "
+            + f"{run} to see the error.") from None
     except (ValueError, MemoryError, RecursionError) as error:
         raise Unusable(f"{label} cannot be read by Python ({error}).") from None
 
@@ -125,7 +129,8 @@ def prepare(target: Path, workdir: Path, bundle: Path, release: dict) -> Prepare
                            "open it in Jupyter, check it runs and save it again.") from None
         module = workdir / PY
         module.write_text(extracted.source, encoding="utf-8")
-        _check_syntax(extracted.source, path.name)
+        _check_syntax(extracted.source, path.name,
+                      "Run its cells once yourself in Jupyter (Run > Run All Cells)")
         return Prepared(str(path), module, [str(workdir), folder, str(bundle)],
                         extracted.skipped)
     try:
@@ -136,7 +141,7 @@ def prepare(target: Path, workdir: Path, bundle: Path, release: dict) -> Prepare
     if not source.strip():
         raise Unusable(f"{path.name} is empty. Fill in the {in_words(len(FUNCTIONS))} "
                        "functions first.")
-    _check_syntax(source, path.name)
+    _check_syntax(source, path.name, f"Run it once yourself (python {path.name})")
     return Prepared(str(path), path.resolve(), [folder, str(bundle)])
 
 

@@ -282,3 +282,17 @@ def test_export_refuses_a_folder_that_is_not_a_course(course: dict, tmp_path: Pa
         pytest.fail(f"export into a non-course folder: {result.returncode} {result.stderr}")
     if (tmp_path / "gradebook.db").exists():
         pytest.fail("the export created a gradebook in a folder that is not a course")
+
+
+def test_export_reads_the_submission_time_nbgrader_wrote(tmp_path: Path) -> None:
+    """Without ``nbgrader autograde`` (the kit's grade replaces it), the export is what
+    gives the submission its time, which late penalties and ``nbgrader export`` need."""
+    folder = tmp_path / "submitted" / "dave" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / "timestamp.txt").write_text("2026-11-26 10:00:00.000000 UTC\n")
+    coursedir = adapter._course_directory(tmp_path)
+    stamp = adapter._timestamp(coursedir, "dave", ASSIGNMENT)
+    assert (stamp.year, stamp.month, stamp.day, stamp.hour) == (2026, 11, 26, 10)
+    (folder / "timestamp.txt").write_text("not a time")
+    assert adapter._timestamp(coursedir, "dave", ASSIGNMENT) is None
+    assert adapter._timestamp(coursedir, "erin", ASSIGNMENT) is None

@@ -228,6 +228,25 @@ def test_stage_notebook(tmp_path: Path) -> None:
                             "not run when grading"]
 
 
+def test_cells_of_the_nbgrader_version_are_not_the_students(tmp_path: Path) -> None:
+    """An nbgrader course hands out the nbgrader version of the notebook, whose experiment
+    cell does nothing while nbgrader grades: as released, it is not the student's code and
+    gets no note; the same cell changed does."""
+    from autograder import stubgen
+
+    source = stubgen.make_nbgrader_source(stubgen.Lesson.of(ASSIGNMENT),
+                                          dict.fromkeys(ASSIGNMENT.functions, 1.0))
+    path = tmp_path / "regularization.ipynb"
+    path.write_text(stubgen.render_notebook(source), encoding="utf-8")
+    staged = stage("nb", path, tmp_path / "work", ASSIGNMENT)
+    assert not [note for note in staged.notes if "NBGRADER_EXECUTION" in note], staged.notes
+    guarded = next(cell for cell in source.cells if "NBGRADER_EXECUTION" in cell.source)
+    guarded.source += "\nprint('changed')"
+    path.write_text(stubgen.render_notebook(source), encoding="utf-8")
+    staged = stage("nb2", path, tmp_path / "work2", ASSIGNMENT)
+    assert [note for note in staged.notes if "NBGRADER_EXECUTION" in note], staged.notes
+
+
 def test_stage_folder_copies_helpers_and_converts_its_notebook(tmp_path: Path) -> None:
     folder = tmp_path / "frank"
     (folder / "pkg").mkdir(parents=True)

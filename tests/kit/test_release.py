@@ -141,3 +141,19 @@ def test_check_py_says_what_autograder_check_says(student_python: Path, unzipped
     kit = _run([sys.executable, "-m", "autograder", "check", submission], cwd=REPO)
     assert standalone.returncode == kit.returncode
     assert standalone.stdout == kit.stdout
+
+
+def test_a_file_that_is_not_code_is_named_as_such(student_python: Path, unzipped: Path) -> None:
+    (unzipped / "notes.txt").write_text("my notes\n")
+    done = _run([student_python, "check.py", "notes.txt"], cwd=unzipped)
+    assert done.returncode != 0
+    assert "notes.txt is not Python code (a .py file) or a notebook" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_syntax_error_names_the_file_that_has_it(student_python: Path, unzipped: Path) -> None:
+    (unzipped / "attempt2.py").write_text("def l2_regularization(weights, lambda_)\n    pass\n")
+    done = _run([student_python, "check.py", "attempt2.py"], cwd=unzipped)
+    assert done.returncode != 0
+    assert "attempt2.py has a syntax error on line 1" in done.stdout + done.stderr
+    assert "(python attempt2.py)" in done.stdout + done.stderr
