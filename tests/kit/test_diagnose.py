@@ -128,9 +128,24 @@ def test_the_reference_training_is_not_blamed(reference):
     assert diagnose.train_cause(params, X, Y, SETTINGS, state, trained, history["loss"]) == ""
 
 
+def test_a_known_mistake_comes_apart_from_the_general_sentence():
+    params, X, Y = _problem()
+    state = np.random.default_rng(12).bit_generator.state
+    how = diagnose._Training(shuffle_Y=False)
+    trained, losses, _ = diagnose._train(params, X, Y, SETTINGS, state, how)
+    known, general = diagnose.train_causes(params, X, Y, SETTINGS, state, trained, losses)
+    assert "labels are not shuffled" in known and general == ""
+    noise = {k: v + 0.01 for k, v in trained.items()}
+    known, general = diagnose.train_causes(params, X, Y, SETTINGS, state, noise, losses)
+    assert known == "" and general.startswith("no common mistake")
+
+
 @pytest.mark.parametrize(("how", "sentence"), diagnose._TRAINING_CAUSES + diagnose._HISTORY_CAUSES)
 def test_each_training_mistake_is_recognised(how, sentence):
     params, X, Y = _problem()
+    if how.relu_at_zero:  # only an input of exactly 0 tells (Z >= 0) from (Z > 0)
+        params = {k: np.zeros_like(v) if k[0] == "b" else v for k, v in params.items()}
+        X[::3] = 0.0
     state = np.random.default_rng(11).bit_generator.state
     trained, losses, _ = diagnose._train(params, X, Y, SETTINGS, state, how)
     assert diagnose.train_cause(params, X, Y, SETTINGS, state, trained, losses) == sentence

@@ -37,10 +37,15 @@ EXPECTED_CAUSES = {
     "train_no_divide_by_m": ["W3", "divides by the number of rows"],
     "train_no_l2_grads": ["only with lambda_ > 0", "not added"],
     "train_no_shuffle": ["keep_prob=1", "drew no random number"],
+    "train_labels_not_shuffled": ["already without L2 and dropout",
+                                  "labels are not shuffled with the inputs"],
 }
-# Faults that no probe sees, because they are not about the values trained.
+# Faults that no probe sees, because they are not about the values trained, or show only
+# with inputs of their own (defaults left out; zero biases and rows of zeros for relu's
+# derivative at 0), which their own tests use.
 NOT_PROBED = {"train_modifies_caller_params", "train_rebinds_callers_dict",
-              "train_history_numpy_array", "train_returns_lists", "train_endless_recursion"}
+              "train_history_numpy_array", "train_returns_lists", "train_endless_recursion",
+              "train_default_batch_size_32", "train_relu_grad_at_zero"}
 
 
 def _load(path: Path):

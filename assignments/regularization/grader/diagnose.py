@@ -270,6 +270,7 @@ class _Training:
     shuffle: str = "per_epoch"    # "per_epoch", "once", "unused" (drawn, not used), "none"
     drop_last: bool = False       # last, smaller batch skipped
     shuffle_Y: bool = True        # Y taken with the same rows as X
+    relu_at_zero: bool = False    # relu's derivative taken as 1 where Z == 0 (Z >= 0)
 
 
 _SAME_MASKS = ("The backward pass must reuse the masks M1 and M2 of the forward pass of the same "
@@ -313,6 +314,10 @@ _TRAINING_CAUSES: list[tuple[_Training, str]] = [
     (_Training(shuffle_Y=False),
      "the labels are not shuffled with the inputs: take Y[idx] with the same indices as "
      "X[idx]."),
+    (_Training(relu_at_zero=True),
+     "relu's derivative lets the gradient through where Z is exactly 0: it is 0 there, "
+     "dZ = dA * (Z > 0), not (Z >= 0). With zero biases (as the lesson starts) a row of "
+     "zeros in X makes Z exactly 0."),
     (_Training(drop_last=True),
      "the last, smaller batch is skipped: when batch_size does not divide n, the last batch "
      "holds the remaining rows and is trained on too."),
@@ -335,6 +340,10 @@ def _relu(Z: np.ndarray) -> np.ndarray:
 def _softmax(Z: np.ndarray) -> np.ndarray:
     E = np.exp(Z - Z.max(axis=1, keepdims=True))
     return E / E.sum(axis=1, keepdims=True)
+
+
+def _relu_derivative(Z: np.ndarray, how: _Training) -> np.ndarray:
+    return Z >= 0 if how.relu_at_zero else Z > 0
 
 
 def _mask(rng: np.random.Generator, shape: tuple[int, ...], p: float) -> np.ndarray:
@@ -400,14 +409,14 @@ def _train(
                 M2 = _mask(rng, A2.shape, keep_prob)
             if use_dropout and back2 != "none":
                 dA2 = dA2 * M2
-            dZ2 = dA2 * (Z2 > 0)
+            dZ2 = dA2 * _relu_derivative(Z2, how)
             g["W2"], g["b2"] = A1.T @ dZ2, dZ2.sum(axis=0, keepdims=True)
             dA1 = dZ2 @ P["W2"].T
             if use_dropout and back1 == "fresh":
                 M1 = _mask(rng, A1.shape, keep_prob)
             if use_dropout and back1 != "none":
                 dA1 = dA1 * M1
-            dZ1 = dA1 * (Z1 > 0)
+            dZ1 = dA1 * _relu_derivative(Z1, how)
             g["W1"], g["b1"] = Xb.T @ dZ1, dZ1.sum(axis=0, keepdims=True)
             if lam > 0 and how.l2_grads != "none":
                 for k in regularized:
@@ -435,7 +444,7 @@ def _applicable(how: _Training, settings: dict[str, Any]) -> bool:
     return True
 
 
-def train_cause(
+def train_causes(
     params: dict[str, np.ndarray],
     X: np.ndarray,
     Y: np.ndarray,
@@ -444,8 +453,11 @@ def train_cause(
     result_params: dict[str, Any],
     result_loss: Iterable[Any] | None = None,
     state_after: dict | None = None,
-) -> str:
-    """Explain why the student's ``train_mlp`` result differs from the contract's.
+) -> tuple[str, str]:
+    """Why the student's ``train_mlp`` result differs from the contract's, as ``(known,
+    general)``: ``known`` names the common mistake that reproduces the result exactly ("" if
+    none does), ``general`` is what can be said otherwise (the random draws, the rule of the
+    history); both are "" when the result is right.
 
     Args:
         params, X, Y: the inputs of the call.
@@ -455,20 +467,25 @@ def train_cause(
         result_loss: the submission's ``history["loss"]``, when the loss is being checked.
         state_after: the generator's state after the call, if known.
     """
-    contract = _Training()
     expected_params, expected_loss, expected_after = _train(params, X, Y, settings, state,
-                                                            contract)
+                                                            _Training())
     if not _params_match(result_params, expected_params):
         for how, sentence in _TRAINING_CAUSES:
             if _applicable(how, settings) and _params_match(
                     result_params, _train(params, X, Y, settings, state, how)[0]):
-                return sentence
-        return _explain.training_draws(state, state_after, expected_after)
+                return sentence, ""
+        return "", _explain.training_draws(state, state_after, expected_after)
     if result_loss is not None and not _matches(list(result_loss), expected_loss):
         for how, sentence in _HISTORY_CAUSES:
             if _applicable(how, settings) and _matches(
                     list(result_loss), _train(params, X, Y, settings, state, how)[1]):
-                return sentence
-        return _explain.HISTORY_RULE
-    return ""
+                return sentence, ""
+        return "", _explain.HISTORY_RULE
+    return "", ""
+
+
+def train_cause(*args: Any) -> str:
+    """The one sentence of :func:`train_causes`: the known mistake, else the general one."""
+    known, general = train_causes(*args)
+    return known or general
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import explain, validate
 from .compare import close, close_or_explain, expect_raises, names_number
-from .messages import Failure
+from .messages import Failure, quoted
 from .registry import Check, registrar
 
 MODULE = "regularization"  # the submission's module: MODULE.py or MODULE.ipynb
@@ -46,6 +46,7 @@ TRAIN_SEED = 7
 TINY_SIZES = (6, 5, 4, 3)
 TINY_SAMPLES = 30
 PLAIN = {"lr": 0.5, "epochs": 3, "batch_size": 8, "lambda_": 0.0, "keep_prob": 1.0}
+DEFAULTS = {"lr": 0.1, "epochs": 20, "batch_size": 64, "lambda_": 0.0, "keep_prob": 1.0}
 
 
 def float32_weights() -> list[np.ndarray]:
@@ -297,7 +298,8 @@ def dropout_rejects_p_outside_zero_one_with_a_ValueError_naming_p(student, expec
         student.dropout(LESSON_A, p, True, np.random.default_rng(0))
     if not names_number(raised.value.message, p):
         raise Failure(f"The ValueError for p={p} should say which value was received, so the "
-                      f"caller sees the mistake; your message was: {raised.value.message!r}")
+                      "caller sees the mistake; your message was: "
+                      f"{quoted(raised.value.message)!r}")
 
 
 @check("dropout", 3, "dropout.draw_rule")
@@ -375,6 +377,11 @@ def dropout_with_rng_None_uses_a_fresh_generator(student, expected):
         raise Failure("With rng=None, dropout should still return a mask of 0 and 1/p "
                       "(use np.random.default_rng()), but some of its entries are neither.")
     close(out, A * mask, "out with rng=None", hint="out should be A * mask.")
+    _, again = dropout_result(student.dropout(A, p, True, None), A.shape)
+    if np.array_equal(mask, again):
+        raise Failure("Two calls of dropout with rng=None returned the same mask, so each "
+                      "call starts from the same seed. rng=None means a fresh, unseeded "
+                      "generator: np.random.default_rng() with no seed.")
 
 
 @check("dropout", 1, "dropout.input_unchanged")
@@ -489,6 +496,39 @@ def train_draws_random_numbers_in_the_required_order(student, expected):
                       "batch one dropout call on A1 then one on A2 (only when keep_prob < 1), "
                       "nothing else (no extra masks in the backward pass, no extra "
                       "permutations).")
+
+
+@check("train_mlp", 1, "train.defaults")
+def train_defaults_are_the_ones_of_the_signature(student, expected):
+    params, X, Y = tiny_problem()
+    written_out, _ = train_result(student.train_mlp(
+        params, X, Y, rng=np.random.default_rng(TRAIN_SEED), **DEFAULTS), params, 20)
+    implicit, _ = validate.pair(student.train_mlp(
+        params, X, Y, rng=np.random.default_rng(TRAIN_SEED)), "The result of train_mlp")
+    implicit = validate.mapping(implicit, "The returned params", tuple(params))
+    differ = [name for name, value in params.items()
+              if not np.allclose(validate.array(implicit[name], f'params["{name}"]',
+                                                value.shape),
+                                 written_out[name], rtol=1e-9, atol=1e-12)]
+    if differ:
+        raise Failure("Called as train_mlp(params, X, Y, rng=rng), your train_mlp trained "
+                      "differently from the same call with the assignment's defaults written "
+                      f"out ({', '.join(differ)} differ): the def line must read def "
+                      "train_mlp(params, X, Y, *, lr=0.1, epochs=20, batch_size=64, "
+                      "lambda_=0.0, keep_prob=1.0, rng=None).")
+
+
+@check("train_mlp", 1, "train.rng_none")
+def train_with_rng_None_uses_fresh_random_numbers(student, expected):
+    params, X, Y = tiny_problem()
+    settings = {**PLAIN, "keep_prob": 0.5, "epochs": 1}
+    first, _ = train_result(student.train_mlp(params, X, Y, rng=None, **settings), params, 1)
+    second, _ = train_result(student.train_mlp(params, X, Y, rng=None, **settings), params, 1)
+    if all(np.array_equal(first[name], second[name]) for name in params):
+        raise Failure("Two calls of train_mlp with rng=None and keep_prob=0.5 returned the "
+                      "same parameters, so each call starts from the same seed. rng=None "
+                      "means a fresh, unseeded generator, np.random.default_rng() with no "
+                      "seed, for the permutations and the dropout masks.")
 
 
 @check("train_mlp", 1, "train.continues_from_params")

@@ -9,7 +9,8 @@ import pytest
 from assignments.regularization.grader import diagnose
 from autograder.grading import validate
 from autograder.grading.checks import close, expect_raises, names_number
-from autograder.sandbox.errors import Failure
+from autograder.sandbox.errors import Failure, StudentRaised
+from autograder.selfcheck.messages import quoted
 
 
 def activations(seed: int, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
@@ -192,16 +193,30 @@ def test_evaluation_mode_is_the_identity_and_draws_nothing(student, seed_for):
                       "drew from rng.")
 
 
+def accepts_a_valid_p(student) -> None:
+    """Gate of the refusal checks: a dropout that raises ValueError whatever p is refuses
+    every invalid p too, so they earn credit only when a valid p is accepted."""
+    try:
+        student.dropout(np.ones((2, 3)), 0.5, True, np.random.default_rng(0))
+    except StudentRaised as raised:
+        if raised.type_name != "ValueError":
+            raise
+        raise Failure("This check counts only when dropout accepts a valid p, and yours "
+                      "raised ValueError for p=0.5 too: "
+                      f"{quoted(raised.message)!r}") from None
+
+
 @pytest.mark.rule("dropout.invalid_p")
 @pytest.mark.graded("dropout", weight=2)
 @pytest.mark.parametrize("p", [0.0, -0.3, 1.25, 7.0])
 def test_invalid_p_raises_ValueError_naming_it(student, p):
+    accepts_a_valid_p(student)
     A = np.ones((2, 3))
     with expect_raises("ValueError", f"dropout with p={p}") as raised:
         student.dropout(A, p, True, np.random.default_rng(0))
     if not names_number(raised.value.message, p):
         raise Failure(f"The ValueError for p={p} should name the value received (for example "
-                      f"f\"... got {{p}}\"); your message was: {raised.value.message[:200]!r}, "
+                      f"f\"... got {{p}}\"); your message was: {quoted(raised.value.message)!r}, "
                       "which states at most the allowed range.")
 
 
@@ -209,6 +224,7 @@ def test_invalid_p_raises_ValueError_naming_it(student, p):
 @pytest.mark.graded("dropout", weight=1)
 def test_invalid_p_raises_ValueError_when_not_training_too(student):
     # Naming the value is checked above; here only the refusal counts.
+    accepts_a_valid_p(student)
     try:
         with expect_raises("ValueError", "dropout with p=1.5 and training=False"):
             student.dropout(np.ones((2, 3)), 1.5, False, np.random.default_rng(0))
@@ -219,7 +235,7 @@ def test_invalid_p_raises_ValueError_when_not_training_too(student):
 
 @pytest.mark.rule("dropout.rng_none")
 @pytest.mark.graded("dropout", weight=1)
-def test_rng_none_gives_a_mask_of_zero_and_one_over_p(student, seed_for):
+def test_rng_none_gives_a_fresh_mask_of_zero_and_one_over_p(student, seed_for):
     p = 0.5
     A = activations(seed_for("dropout-none-input"), (30, 30))
     out, mask = dropout_result(student.dropout(A, p, True, None), A.shape)
@@ -229,6 +245,11 @@ def test_rng_none_gives_a_mask_of_zero_and_one_over_p(student, seed_for):
         raise Failure("With rng=None, dropout should still return a mask of 0 and 1/p "
                       f"(use np.random.default_rng()); {int(bad.sum())} entries are neither.")
     close(out, A * mask, "out with rng=None", hint="out should be A * mask.")
+    _, again = dropout_result(student.dropout(A, p, True, None), A.shape)
+    if np.array_equal(mask, again):
+        raise Failure("Two calls of dropout with rng=None returned the same mask, so each "
+                      "call starts from the same seed. rng=None means a fresh, unseeded "
+                      "generator: np.random.default_rng() with no seed.")
 
 
 @pytest.mark.rule("dropout.input_unchanged")

@@ -30,6 +30,7 @@ pytestmark = pytest.mark.substitution  # the substitution worker starts as the s
 SIZES = (7, 9, 5, 4)
 SAMPLES = 37
 BASE = {"lr": 0.3, "epochs": 3, "batch_size": 10, "lambda_": 0.0, "keep_prob": 1.0}
+DEFAULTS = {"lr": 0.1, "epochs": 20, "batch_size": 64, "lambda_": 0.0, "keep_prob": 1.0}
 PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
 
 
@@ -75,7 +76,7 @@ def trained(result: object, params: dict) -> None:
     for name, start in params.items():
         try:
             value = np.asarray(new_params.get(name), dtype=np.float64)
-        except (AttributeError, TypeError, ValueError):
+        except (AttributeError, TypeError, ValueError, OverflowError):
             continue
         if value.shape == start.shape and np.any(value) and not np.array_equal(value, start):
             return
@@ -117,10 +118,11 @@ def substitution_note(student, calls: dict[str, int], settings: dict) -> str:
 
 
 def check_against_reference(student, reference, seed_for, name: str, settings: dict,
-                            check_loss: bool = False):
-    """Train the submission and the reference from the same inputs and generator seed and
-    compare every parameter (or, with ``check_loss``, the loss history only)."""
-    params, X, Y = problem(seed_for(f"{name}-data"))
+                            check_loss: bool = False, inputs: tuple | None = None):
+    """Train the submission and the reference from the same inputs (``problem`` of the
+    test's seed unless given) and generator seed and compare every parameter (or, with
+    ``check_loss``, the loss history only)."""
+    params, X, Y = inputs or problem(seed_for(f"{name}-data"))
     seed = seed_for(name)
     rng = np.random.default_rng(seed)
     state = rng.bit_generator.state
@@ -205,6 +207,60 @@ def test_trained_parameters_match_when_batch_size_exceeds_n(student, reference, 
         raise Failure(f"{failure}\nWith batch_size=64 and {SAMPLES} rows, every epoch is one "
                       f"batch of all {SAMPLES} rows: the last batch may be smaller than "
                       "batch_size, and here it is the only one.") from None
+
+
+@pytest.mark.rule("train.steps_plain")
+@pytest.mark.graded("train_mlp", weight=1)
+def test_trained_parameters_match_where_relu_inputs_are_zero(student, reference, seed_for):
+    """Zero biases (as the lesson initialises them) and rows of X that are all zero make Z1
+    and Z2 exactly 0 in those rows: relu's derivative there is 0, ``dZ = dA * (Z > 0)``."""
+    params, X, Y = problem(seed_for("train-relu-zero-data"))
+    params = {k: np.zeros_like(v) if k[0] == "b" else v for k, v in params.items()}
+    X = X.copy()
+    X[::4] = 0.0
+    check_against_reference(student, reference, seed_for, "train-relu-zero",
+                            {**BASE, "epochs": 2}, inputs=(params, X, Y))
+
+
+@pytest.mark.rule("train.defaults")
+@pytest.mark.graded("train_mlp", weight=1)
+def test_default_settings_are_the_ones_of_the_signature(student, seed_for):
+    params, X, Y = problem(seed_for("train-defaults-data"), n=150)
+    seed = seed_for("train-defaults")
+    given = student.substituted.train_mlp(params, X, Y, rng=np.random.default_rng(seed),
+                                          **DEFAULTS)
+    trained(given, params)
+    written_out, _ = train_result(given, params, DEFAULTS["epochs"])
+    result = student.substituted.train_mlp(params, X, Y, rng=np.random.default_rng(seed))
+    new_params, _ = validate.pair(result, "The result of train_mlp (params, history)")
+    new_params = validate.mapping(new_params, "The returned params", tuple(params))
+    differ = tuple(name for name in train_probe.ORDER if not np.allclose(
+        validate.array(new_params[name], f'params["{name}"]', params[name].shape),
+        written_out[name], rtol=1e-9, atol=1e-12))
+    if differ:
+        settings = ", ".join(f"{k}={v}" for k, v in DEFAULTS.items())
+        raise Failure("Called as train_mlp(params, X, Y, rng=rng), your train_mlp trained "
+                      f"differently from the same call with {settings} written out "
+                      f"({train_probe.listed(differ)} differ), so some default in its def "
+                      "line is not the assignment's: def train_mlp(params, X, Y, *, lr=0.1, "
+                      "epochs=20, batch_size=64, lambda_=0.0, keep_prob=1.0, rng=None).")
+
+
+@pytest.mark.rule("train.rng_none")
+@pytest.mark.graded("train_mlp", weight=1)
+def test_rng_none_trains_with_fresh_random_numbers(student, seed_for):
+    params, X, Y = problem(seed_for("train-rng-none-data"))
+    settings = {**BASE, "keep_prob": 0.5, "epochs": 1}
+    first = student.substituted.train_mlp(params, X, Y, rng=None, **settings)
+    trained(first, params)
+    first, _ = train_result(first, params, 1)
+    second, _ = train_result(student.substituted.train_mlp(params, X, Y, rng=None, **settings),
+                             params, 1)
+    if all(np.array_equal(first[name], second[name]) for name in params):
+        raise Failure("Two calls of train_mlp with rng=None and keep_prob=0.5 returned the "
+                      "same parameters, so each call starts from the same seed. rng=None "
+                      "means a fresh, unseeded generator, np.random.default_rng() with no "
+                      "seed, for the permutations and the dropout masks.")
 
 
 @pytest.mark.rule("train.biases_not_regularized")
@@ -315,8 +371,12 @@ def test_callers_params_dict_and_arrays_are_not_modified(student, seed_for):
     record = student.substituted.last_call
     well_formed(result, params, settings["epochs"])
     trained(result, params)
-    in_place = [_argument(path) for path in record.in_place]
-    replaced = [_argument(path) for path in record.mutated if path not in record.in_place]
+    # Only paths into the arguments sent are named: the worker reports them, and text of
+    # its own choosing must not reach the feedback.
+    real = {"args[0]", "args[1]", "args[2]", *(f"args[0]['{name}']" for name in params)}
+    in_place = [_argument(path) for path in record.in_place if path in real]
+    replaced = [_argument(path) for path in record.mutated
+                if path in real and path not in record.in_place]
     problems = []
     if in_place:
         problems.append(f"train_mlp changed arrays passed to it in place: {', '.join(in_place)} "

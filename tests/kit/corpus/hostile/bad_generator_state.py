@@ -1,6 +1,8 @@
 """Attack: report random generator states whose numbers are -1 after each call (numpy raises OverflowError on them). The grader must reject them as the student's crash: dropout and train_mlp, which take a generator, lose their points; l2_regularization keeps its own; no grader error."""
 
-import protocol
+import sys
+
+protocol = sys.modules["__main__"].protocol  # the worker's own module, as it holds it
 
 _encode = protocol.encode
 

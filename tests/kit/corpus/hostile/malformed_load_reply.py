@@ -1,6 +1,8 @@
 """Attack: send the grader a load report whose `functions` is a string instead of a mapping. The grader must report it as the submission's own crash (score 0, a clear message), never crash itself or call it a grader error."""
 
-import protocol
+import sys
+
+protocol = sys.modules["__main__"].protocol  # the worker's own module, as it holds it
 
 _encode = protocol.encode
 

@@ -1,0 +1,3 @@
+"""My helper: plug values into a formula string (used for printing)."""
+def substitute(template, **values):
+    return template.format(**values)

@@ -1,0 +1,81 @@
+"""dropout raises ValueError naming p for every p, valid ones too: the refusal tests must not be earned by refusing everything."""
+import numpy as np
+
+from nn_helpers import relu, softmax
+
+
+def l2_regularization(weights, lambda_):
+    # penalty = lambda * sum of squared entries of every weight matrix
+    penalty = 0.0
+    grads = []
+    for W in weights:
+        penalty += np.sum(W ** 2)
+        grads.append(2 * lambda_ * W)  # d/dW of lambda * W^2
+    return float(lambda_ * penalty), grads
+
+
+def dropout(A, p, training=True, rng=None):
+    # Unfinished: refuses every p, valid or not, so it "passes" the refusal tests only.
+    raise ValueError(f"p must be in (0, 1], got {p}")
+
+
+def train_mlp(params, X, Y, *, lr=0.1, epochs=20, batch_size=64, lambda_=0.0,
+              keep_prob=1.0, rng=None):
+    if rng is None:
+        rng = np.random.default_rng()
+    P = {k: v.copy() for k, v in params.items()}  # don't touch the caller's arrays
+    n = X.shape[0]
+    history = {"loss": []}
+    for epoch in range(epochs):
+        order = rng.permutation(n)
+        losses = []
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            Xb, Yb = X[idx], Y[idx]
+            m = Xb.shape[0]
+
+            Z1 = Xb @ P["W1"] + P["b1"]
+            A1 = relu(Z1)
+            if keep_prob < 1:
+                A1, M1 = dropout(A1, keep_prob, True, rng)
+            Z2 = A1 @ P["W2"] + P["b2"]
+            A2 = relu(Z2)
+            if keep_prob < 1:
+                A2, M2 = dropout(A2, keep_prob, True, rng)
+            A3 = softmax(A2 @ P["W3"] + P["b3"])
+
+            loss = -np.mean(np.sum(Yb * np.log(A3 + 1e-15), axis=1))
+            if lambda_ > 0:
+                penalty, l2_grads = l2_regularization([P["W1"], P["W2"], P["W3"]], lambda_)
+                loss += penalty
+            losses.append(float(loss))
+
+            dZ3 = (A3 - Yb) / m
+            dW3 = A2.T @ dZ3
+            db3 = dZ3.sum(axis=0, keepdims=True)
+            dA2 = dZ3 @ P["W3"].T
+            if keep_prob < 1:
+                dA2 = dA2 * M2  # same mask as in the forward pass
+            dZ2 = dA2 * (Z2 > 0)
+            dW2 = A1.T @ dZ2
+            db2 = dZ2.sum(axis=0, keepdims=True)
+            dA1 = dZ2 @ P["W2"].T
+            if keep_prob < 1:
+                dA1 = dA1 * M1
+            dZ1 = dA1 * (Z1 > 0)
+            dW1 = Xb.T @ dZ1
+            db1 = dZ1.sum(axis=0, keepdims=True)
+
+            if lambda_ > 0:
+                dW1 += l2_grads[0]
+                dW2 += l2_grads[1]
+                dW3 += l2_grads[2]
+
+            P["W1"] = P["W1"] - lr * dW1
+            P["b1"] = P["b1"] - lr * db1
+            P["W2"] = P["W2"] - lr * dW2
+            P["b2"] = P["b2"] - lr * db2
+            P["W3"] = P["W3"] - lr * dW3
+            P["b3"] = P["b3"] - lr * db3
+        history["loss"].append(float(np.mean(losses)))
+    return P, history
