@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from pathlib import Path
 
 from autograder.assignment import Assignment, Curves
@@ -117,9 +118,15 @@ def page(results: dict, assignment: Assignment) -> str:
     if extra.get("notes"):
         parts += ["<h2>Not graded</h2><p>These parts of your submission were not run when "
                   "grading (only imports, functions, classes and constants are):</p><ul>",
-                  "".join(f"<li>{_e(n)}</li>" for n in extra["notes"][:50]), "</ul>"]
+                  "".join(f"<li>{_code_spans(_e(n))}</li>" for n in extra["notes"][:50]),
+                  "</ul>"]
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _code_spans(escaped: str) -> str:
+    """Escaped note text with its `backtick` spans (the notes' Markdown) as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
 
 
 def write_student(result: reports.GradeResult, folder: Path, assignment: Assignment,

@@ -363,3 +363,16 @@ def test_a_figure_within_its_margins_is_laid_out_once(monkeypatch: pytest.Monkey
                         lambda self, *a, **k: measured.append(self) or original(self, *a, **k))
     assert figures.png_drawn_once(made, 90).startswith(b"\x89PNG")
     assert measured == []
+
+
+def test_feedback_html_shows_the_code_of_notes_as_code() -> None:
+    from autograder import config as config_module
+    from autograder.reports import feedback_html
+
+    stored = (Path(__file__).parent / "corpus" / "stored" / "samples" / "class" / "grace_hopper"
+              / "results.json")
+    document = json.loads(stored.read_text())
+    page = feedback_html.page(document, config_module.load().assignment)
+    notes = page.split("<h2>Not graded</h2>", 1)[1]
+    assert "<code>data = load_mnist()</code> - top-level code" in notes
+    assert "`" not in notes
