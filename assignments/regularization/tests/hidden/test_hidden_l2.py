@@ -49,22 +49,40 @@ def l2_values(result: object, weights: list) -> tuple[float, list[np.ndarray]]:
                      for k, (g, W) in enumerate(zip(grads, weights, strict=True))]
 
 
-def computes(result: object) -> None:
+def computes(student, weights: list, lam: float, result: object = None) -> None:
     """Gate of the checks that a function doing nothing passes (types, dtypes, lambda_=0,
-    an empty list, nothing modified): they earn credit only when the same function gives
-    a positive ``lambda_`` and non-zero weights a non-zero penalty or gradient. Nothing
-    else is asked here (a wrong shape or order costs the value tests, not these)."""
-    penalty, grads = validate.pair(result, "The result of l2_regularization (penalty, grads)")
+    an empty list, nothing modified): they earn credit only when the function computes
+    something from the weights. ``result`` (of ``weights`` and ``lam``, a positive
+    lambda_; called here when None) must hold a non-zero penalty or gradient, and the same
+    call with every weight doubled must give another penalty or gradient (a placeholder
+    such as ``lambda_ * len(weights)`` does not). Nothing else is asked here: a wrong
+    value, shape or order costs the value tests, not these."""
+    result = student.l2_regularization(weights, lam) if result is None else result
+    penalty, grads = _gate_values(result)
+    if not penalty and not any(np.any(grad) for grad in grads):
+        raise Failure("This check counts only when l2_regularization computes something, and "
+                      "with lambda_ > 0 and non-zero weights yours returned a zero penalty and "
+                      "no non-zero gradient.")
+    doubled, doubled_grads = _gate_values(student.l2_regularization([2 * W for W in weights],
+                                                                    lam))
+    if doubled == penalty and len(doubled_grads) == len(grads) and all(
+            np.array_equal(a, b) for a, b in zip(grads, doubled_grads, strict=True)):
+        raise Failure("This check counts only when l2_regularization computes something from "
+                      "the weights, and yours returned the same penalty and gradients when "
+                      "every weight was doubled.")
+
+
+def _gate_values(result: object) -> tuple[float | None, list[np.ndarray]]:
+    """The penalty (None when it is not a number) and the gradient arrays of a result,
+    leniently: the gate asks only whether anything was computed."""
+    value, grads = validate.pair(result, "The result of l2_regularization (penalty, grads)")
+    penalty = None
     with contextlib.suppress(Failure):
-        if validate.number(penalty, "The penalty") != 0:
-            return
-    if isinstance(grads, list | tuple) and any(
-            isinstance(grad, np.ndarray) and grad.dtype.kind in "iuf" and np.any(grad)
-            for grad in grads):
-        return
-    raise Failure("This check counts only when l2_regularization computes something, and with "
-                  "lambda_ > 0 and non-zero weights yours returned a zero penalty and no "
-                  "non-zero gradient.")
+        penalty = validate.number(value, "The penalty")
+    if not isinstance(grads, list | tuple):
+        return penalty, []
+    return penalty, [grad for grad in grads
+                     if isinstance(grad, np.ndarray) and grad.dtype.kind in "iuf"]
 
 
 def check_against_reference(student, reference, weights: list, lam: float, label: str,
@@ -107,7 +125,7 @@ def test_penalty_and_gradients_match_with_a_large_lambda(student, reference, see
 @pytest.mark.graded("l2_regularization", weight=1)
 def test_lambda_zero_gives_zero_penalty_and_zero_gradients(student, seed_for):
     weights = weights_for(seed_for("l2-zero"), [(4, 3), (3, 2)])
-    computes(student.l2_regularization(weights, 0.1))
+    computes(student, weights, 0.1)
     penalty, grads = l2_values(student.l2_regularization(weights, 0.0), weights)
     close(penalty, 0.0, "The penalty with lambda_=0")
     for k, W in enumerate(weights):
@@ -119,7 +137,7 @@ def test_lambda_zero_gives_zero_penalty_and_zero_gradients(student, seed_for):
 def test_float32_weights_give_float32_gradients(student, seed_for):
     weights = weights_for(seed_for("l2-float32"), [(5, 4), (4, 3)], np.float32)
     result = student.l2_regularization(weights, 0.05)
-    computes(result)
+    computes(student, weights, 0.05, result)
     _, grads = l2_values(result, weights)
     for k, W in enumerate(weights):
         if grads[k].dtype != W.dtype:
@@ -146,7 +164,7 @@ def test_penalty_is_a_python_float_and_grads_a_list(student, seed_for):
         raise Failure(f"grads should be a list, but your code returned "
                       f"{validate.describe(grads)}. Build it with [...] or list(...) (the other "
                       "tests convert it, so this is the only test it costs).")
-    computes(result)
+    computes(student, weights, 0.1, result)
 
 
 @pytest.mark.rule("l2.penalty_is_python_float")
@@ -155,14 +173,14 @@ def test_penalty_is_a_python_float_for_float32_weights(student, seed_for):
     weights = weights_for(seed_for("l2-float32-type"), [(3, 4), (4, 2)], np.float32)
     result = student.l2_regularization(weights, 0.05)
     l2_result(result, 2)
-    computes(result)
+    computes(student, weights, 0.05, result)
 
 
 @pytest.mark.rule("l2.empty_list")
 @pytest.mark.graded("l2_regularization", weight=1)
 def test_an_empty_list_gives_zero_penalty_and_no_gradients(student, seed_for):
     weights = weights_for(seed_for("l2-empty-gate"), [(2, 2)])
-    computes(student.l2_regularization(weights, 0.3))
+    computes(student, weights, 0.3)
     penalty, grads = l2_values(student.l2_regularization([], 0.3), [])
     close(penalty, 0.0, "The penalty of an empty list")
     if grads:
@@ -177,7 +195,7 @@ def test_weights_passed_in_are_not_modified(student, seed_for):
     record = student.last_call
     with validate.well_formed_first():
         l2_values(result, weights)
-    computes(result)
+    computes(student, weights, 0.3, result)
     if record.in_place:
         raise Failure("l2_regularization changed the weight matrices passed to it in place "
                       "(e.g. W *= ...). Compute new arrays instead.")
