@@ -244,6 +244,13 @@ def find_solution(folder: Path, assignment: Assignment) -> tuple[Path, list[str]
     notes = []
     if chosen.name not in (py, ipynb):
         notes.append(f"Graded {chosen.relative_to(folder).as_posix()} as your solution.")
+    others = [p.relative_to(folder).as_posix() for p in code
+              if p != chosen and p.name not in (py, ipynb) and _contract_functions(p, assignment)]
+    if others:
+        notes.append(f"{', '.join(others[:10])} also define{'s' if len(others) == 1 else ''} "
+                     f"functions of the assignment and {'was' if len(others) == 1 else 'were'} "
+                     f"not graded: only {chosen.relative_to(folder).as_posix()} was. Upload one "
+                     "file with your solution.")
     return chosen, notes
 
 

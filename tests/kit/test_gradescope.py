@@ -299,3 +299,18 @@ def test_random_weights_and_outcomes_add_up_to_the_gradebooks(seed: int) -> None
     assert_exact_points(results)
     for mine, kit in zip(counted(results), hidden["tests"], strict=True):
         assert abs(mine["max_score"] - kit["max_score"]) < 0.0101
+
+
+def test_other_files_defining_the_functions_are_named(tmp_path: Path) -> None:
+    """The untouched stub uploaded as regularization.py beside the real solution: the
+    named file is graded, and the student reads that the other one was not."""
+    assignment = config_module.load().assignment
+    shutil.copyfile(assignment.folder / "regularization.py", tmp_path / "regularization.py")
+    shutil.copyfile(PROJECT_DIR / "samples" / "class" / "ada_lovelace.py",
+                    tmp_path / "my_solution.py")
+    (tmp_path / "notes.py").write_text("TODO = 'ask about dropout'\n")
+    chosen, notes = gradescope.find_solution(tmp_path, assignment)
+    assert chosen.name == "regularization.py"
+    assert notes == ["my_solution.py also defines functions of the assignment and was not "
+                     "graded: only regularization.py was. Upload one file with your "
+                     "solution."]
