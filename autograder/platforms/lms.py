@@ -12,6 +12,7 @@ names a student from its file name, and a file of Canvas's bulk download
 from __future__ import annotations
 
 import argparse
+import collections
 import csv
 import io
 import re
@@ -168,7 +169,8 @@ def _by_canvas_id(people: list[dict[str, str]]) -> dict[str, int]:
     """The index of each roster row by Canvas's user id (column ``ID``), for names of
     Canvas's bulk download; an id on two rows is left out rather than guessed."""
     ids = [row.get("ID", "").strip() for row in people]
-    return {i: index for index, i in enumerate(ids) if i and ids.count(i) == 1}
+    counts = collections.Counter(ids)  # once: a MOOC's roster has thousands of rows
+    return {i: index for index, i in enumerate(ids) if i and counts[i] == 1}
 
 
 def _match(graded: list[dict[str, str]], people: list[dict[str, str]], key: str,

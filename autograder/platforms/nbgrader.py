@@ -27,6 +27,7 @@ import html
 import shutil
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from autograder import config as config_module
@@ -139,7 +140,7 @@ def _comment(function: str, document: dict) -> str:
     return "\n".join(lines)
 
 
-def _timestamp(coursedir, student: str, assignment: str):
+def _timestamp(coursedir, student: str, assignment: str) -> datetime | None:
     """When the student submitted (``timestamp.txt`` of the submitted, else autograded,
     folder, as nbgrader reads it), or None when it is missing or unreadable. nbgrader's
     late penalties and ``nbgrader export`` need it on the submission."""
@@ -155,7 +156,7 @@ def _timestamp(coursedir, student: str, assignment: str):
 
 
 def _write_scores(gradebook, target: _Target, student: str, document: dict,
-                  timestamp=None) -> None:
+                  timestamp: datetime | None = None) -> None:
     """Set the manual score and comment of each graded cell from the kit's results, and
     the submission's ``timestamp`` when known."""
     gradebook.update_or_create_student(student)
